@@ -1,0 +1,15 @@
+"""Errors use cases raise; the HTTP layer maps each to one status code."""
+
+from analytics.domain.errors import DomainError
+
+
+class UnknownKey(DomainError):
+    """No key was presented, or it is not one of ours, or it was revoked (401)."""
+
+
+class ReadNotAllowed(DomainError):
+    """The key may send logs but not read them (403)."""
+
+
+class StorageUnavailable(DomainError):
+    """Storage cannot be reached or is full; the client should retry later (503)."""

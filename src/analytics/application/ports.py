@@ -1,0 +1,62 @@
+"""The ports use cases depend on. Adapters implement them; use cases never see an adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from analytics.domain.dashboard import DashboardData, DashboardQuery
+from analytics.domain.keys import ApiKey
+from analytics.domain.log_filter import LogFilter, LogPage
+from analytics.domain.logs import RequestLog, StoredLog
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, UTC-aware."""
+        ...
+
+
+class KeyHasher(Protocol):
+    def hash(self, api_key: str) -> str:
+        """A one-way digest of a key's full text, stored instead of the key."""
+        ...
+
+
+class KeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+
+    def get(self, key_id: str) -> ApiKey | None: ...
+
+
+class LogRepository(Protocol):
+    """Request logs of many owners; every method reads or writes one owner's logs only.
+
+    Adapters raise `StorageUnavailable` when the storage cannot be reached.
+    """
+
+    def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
+        """Store all of `logs` or none of them; return how many were stored."""
+        ...
+
+    def list(self, owner_id: str, log_filter: LogFilter, page: LogPage) -> list[StoredLog]:
+        """The matching logs, newest first (see `LogPage`)."""
+        ...
+
+    def time_span(self, owner_id: str) -> tuple[datetime, datetime] | None:
+        """The `created_at` of the owner's oldest and newest log, or None without logs."""
+        ...
+
+    def dashboard_data(self, owner_id: str, query: DashboardQuery) -> DashboardData:
+        """Exactly what `compute_dashboard_data` gives for the owner's logs.
+
+        The query's granularity is resolved.
+        """
+        ...
+
+
+class StorageHealth(Protocol):
+    def is_available(self) -> bool:
+        """True when storage answers a trivial query now."""
+        ...

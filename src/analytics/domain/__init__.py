@@ -1,0 +1,1 @@
+"""Entities, value objects and the pure metric calculators. Standard library only."""
