@@ -45,13 +45,17 @@ def histogram_of(values_us: Iterable[int]) -> dict[int, int]:
 def percentile(histogram: Histogram, quantile: float, lowest_us: int, highest_us: int) -> float:
     """The nearest-rank `quantile` (0 < q <= 1) of the histogrammed values, in microseconds.
 
-    The exact minimum and maximum clamp the estimate, which makes p0/p100 exact and never
-    makes an estimate worse. Raises ValueError for an empty histogram.
+    The lowest and highest ranks are the exact minimum and maximum, and they clamp every
+    other estimate, which never makes it worse. Raises ValueError for an empty histogram.
     """
     total = sum(histogram.values())
     if total == 0:
         raise ValueError("percentile of an empty histogram")
     rank = max(1, math.ceil(quantile * total))
+    if rank == 1:
+        return lowest_us
+    if rank >= total:
+        return highest_us
     seen = 0
     for bucket in sorted(histogram):
         seen += histogram[bucket]
