@@ -1,0 +1,120 @@
+"""The composition root: which adapter serves each port, chosen from the configuration.
+
+Nothing is built when this module is imported; a `Container` builds its engine and
+repositories on first use. Its configuration holds one option, `database_url`:
+
+- `memory://`: process memory (data lives as long as the process),
+- `sqlite:///path/to/file.db`: a SQLite file,
+- `postgresql+psycopg://user@host/db` (or `postgresql://`, `postgres://`): PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+from sqlalchemy.engine import Engine
+
+from analytics.adapters.in_memory import InMemoryKeyRepository, InMemoryLogRepository
+from analytics.adapters.sqlalchemy import (
+    SqlAlchemyKeyRepository,
+    SqlAlchemyLogRepository,
+    create_database_engine,
+    upgrade_schema,
+)
+from analytics.adapters.system import Sha256KeyHasher, SystemClock
+from analytics.application.build_dashboard import BuildDashboard
+from analytics.application.check_health import CheckHealth
+from analytics.application.ingest_logs import IngestLogs
+from analytics.application.keys import AuthenticateKey, GenerateKey
+from analytics.application.list_raw_logs import ListRawLogs
+
+MEMORY = "memory"
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+_KIND_OF_SCHEME = {
+    "memory": MEMORY,
+    "sqlite": SQLITE,
+    "postgresql": POSTGRESQL,
+    "postgres": POSTGRESQL,
+}
+
+
+class UnsupportedDatabaseUrl(ValueError):
+    """The database URL names no storage this service has."""
+
+
+def storage_kind(database_url: str) -> str:
+    """`memory`, `sqlite` or `postgresql`, from the URL's scheme (its driver part ignored)."""
+    scheme, separator, _ = database_url.partition(":")
+    kind = _KIND_OF_SCHEME.get(scheme.partition("+")[0].lower()) if separator else None
+    if kind is None:
+        raise UnsupportedDatabaseUrl(
+            f"unsupported database URL {database_url.split(':', 1)[0]!r}: use memory://, "
+            "sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/database"
+        )
+    return kind
+
+
+def _nothing_to_prepare() -> None:
+    """Process memory needs no schema and holds nothing to release."""
+
+
+def _dispose_engine(engine: Engine) -> None:
+    engine.dispose()
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration(strict=True)
+
+    storage = providers.Callable(storage_kind, config.database_url)
+
+    clock = providers.ThreadSafeSingleton(SystemClock)
+    key_hasher = providers.ThreadSafeSingleton(Sha256KeyHasher)
+
+    # Thread-safe singletons: sync routes run in a thread pool, and two first requests at
+    # once must not each build an engine or, worse, each an in-memory store.
+    engine = providers.ThreadSafeSingleton(create_database_engine, config.database_url)
+    memory_keys = providers.ThreadSafeSingleton(InMemoryKeyRepository)
+    memory_logs = providers.ThreadSafeSingleton(InMemoryLogRepository)
+    sql_keys = providers.ThreadSafeSingleton(SqlAlchemyKeyRepository, engine)
+    sql_logs = providers.ThreadSafeSingleton(SqlAlchemyLogRepository, engine)
+
+    key_repository = providers.Selector(
+        storage, memory=memory_keys, sqlite=sql_keys, postgresql=sql_keys
+    )
+    log_repository = providers.Selector(
+        storage, memory=memory_logs, sqlite=sql_logs, postgresql=sql_logs
+    )
+    # The log repository also answers "is storage reachable?" (the StorageHealth port).
+    storage_health = log_repository
+
+    # Called once at start-up: apply the migrations (SQL) before the first request.
+    prepare_storage = providers.Selector(
+        storage,
+        memory=providers.Callable(_nothing_to_prepare),
+        sqlite=providers.Callable(upgrade_schema, engine),
+        postgresql=providers.Callable(upgrade_schema, engine),
+    )
+    # Called once at shut-down: close pooled connections.
+    release_storage = providers.Selector(
+        storage,
+        memory=providers.Callable(_nothing_to_prepare),
+        sqlite=providers.Callable(_dispose_engine, engine),
+        postgresql=providers.Callable(_dispose_engine, engine),
+    )
+
+    generate_key = providers.Factory(
+        GenerateKey, keys=key_repository, hasher=key_hasher, clock=clock
+    )
+    authenticate_key = providers.Factory(AuthenticateKey, keys=key_repository, hasher=key_hasher)
+    ingest_logs = providers.Factory(IngestLogs, logs=log_repository)
+    list_raw_logs = providers.Factory(ListRawLogs, logs=log_repository)
+    build_dashboard = providers.Factory(BuildDashboard, logs=log_repository, clock=clock)
+    check_health = providers.Factory(CheckHealth, storage=storage_health)
+
+
+def start_storage(container: Container) -> None:
+    """Build the storage the configuration names and bring its schema up to date."""
+    container.prepare_storage()
+    # Build the repositories now rather than on the first request.
+    container.key_repository()
+    container.log_repository()

@@ -1,0 +1,82 @@
+"""The FastAPI application factory.
+
+uvicorn builds the app by calling `create_app` (`--factory`), so importing this module
+builds nothing and opens no database. The app's lifespan brings the storage schema up to
+date before the first request and closes the storage after the last one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+
+from analytics import SERVICE_NAME, __version__
+from analytics.containers import Container, start_storage
+from analytics.entrypoints.http import security
+from analytics.entrypoints.http.body_limit import BodySizeLimit
+from analytics.entrypoints.http.errors import install_error_handlers
+from analytics.entrypoints.http.openapi import install_openapi
+from analytics.entrypoints.http.routes import dashboard, keys, meta, raw_logs, tracking
+from analytics.entrypoints.http.ui import router as ui_router
+from analytics.entrypoints.settings import Settings
+
+logger = logging.getLogger("analytics")
+
+FACTORY = "analytics.entrypoints.http.app:create_app"
+ROUTE_MODULES = (keys, tracking, raw_logs, dashboard, meta)
+# The modules whose @inject functions take providers from the container.
+WIRED_MODULES = (security, *ROUTE_MODULES)
+
+DESCRIPTION = """
+Self-hostable API-usage analytics. A client middleware in your FastAPI app sends one log
+per request to `/track/batch`; `/dashboard` and `/raw_logs` read them back.
+
+Every call but `/`, `/health` and `/generate_key` needs the `X-API-Key` header.
+Times are in milliseconds; error rates in percent (an error is a status >= 400).
+""".strip()
+
+
+def create_app(container: Container | None = None, settings: Settings | None = None) -> FastAPI:
+    """The app, served from `container` (built from `settings` when not given)."""
+    settings = settings or Settings()
+    if container is None:
+        container = Container()
+        container.config.from_dict(settings.container_config())
+
+    app = FastAPI(
+        title=SERVICE_NAME,
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.container = container
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in ROUTE_MODULES:
+        app.include_router(module.router)
+    app.include_router(ui_router)
+    install_openapi(app)
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+
+    container.wire(modules=list(WIRED_MODULES))
+    if settings.admin_token is None:
+        logger.warning(
+            "ANALYTICS_ADMIN_TOKEN is not set: anyone who reaches this server can create "
+            "API keys with POST /generate_key"
+        )
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    container: Container = app.state.container
+    # Migrations block on the database; keep them off the event loop.
+    await to_thread.run_sync(start_storage, container)
+    try:
+        yield
+    finally:
+        await to_thread.run_sync(container.release_storage)

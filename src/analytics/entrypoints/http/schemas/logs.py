@@ -1,0 +1,131 @@
+"""What clients send to /track and /track/batch, and the logs /raw_logs returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from analytics.domain.logs import MAX_TEXT_LENGTH, RequestLog, StoredLog, ms_to_us
+from analytics.entrypoints.http.schemas.fields import (
+    CreatedAt,
+    Endpoint,
+    HttpMethod,
+    IpAddress,
+    OptionalText,
+    ProcessTimeMs,
+    StatusCode,
+)
+
+MAX_BATCH_SIZE = 1000
+
+
+class TrackLog(BaseModel):
+    """One request a tracked app served: the seed middleware's body, plus optional fields."""
+
+    # Unknown fields are ignored, so a newer middleware still talks to an older server.
+    model_config = ConfigDict(extra="ignore", title="TrackLog")
+
+    created_at: CreatedAt
+    method: HttpMethod = Field(description="The request's HTTP method, in capitals.")
+    endpoint: Endpoint
+    ip: IpAddress = None
+    process_time: ProcessTimeMs
+    status_code: StatusCode
+    path: OptionalText = Field(
+        None,
+        description=(
+            f"The raw request path, when `endpoint` is a route template. At most "
+            f"{MAX_TEXT_LENGTH} characters; control characters are removed."
+        ),
+    )
+    user_agent: OptionalText = Field(
+        None, description=f"The client's User-Agent header. At most {MAX_TEXT_LENGTH} characters."
+    )
+    consumer: OptionalText = Field(
+        None,
+        description=(
+            f"Who called, as the app identifies its API consumers. At most "
+            f"{MAX_TEXT_LENGTH} characters."
+        ),
+    )
+
+    def to_request_log(self) -> RequestLog:
+        return RequestLog(
+            created_at=self.created_at,
+            method=self.method.value,
+            endpoint=self.endpoint,
+            ip=self.ip,
+            process_time_us=ms_to_us(self.process_time),
+            status_code=self.status_code,
+            path=self.path,
+            user_agent=self.user_agent,
+            consumer=self.consumer,
+        )
+
+
+class TrackBatch(BaseModel):
+    """Up to 1000 logs, stored all together or not at all."""
+
+    model_config = ConfigDict(extra="ignore", title="TrackBatch")
+
+    logs: list[TrackLog] = Field(
+        max_length=MAX_BATCH_SIZE,
+        description=f"The logs, at most {MAX_BATCH_SIZE} (more: 413).",
+    )
+    batch_id: UUID | None = Field(
+        None,
+        description="A UUID the client middleware gives each batch; a retry sends the same one.",
+    )
+    dropped: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        strict=True,
+        description=(
+            "How many records the client dropped since its last delivered batch (its buffer "
+            "was full or a batch was refused). The server logs it."
+        ),
+    )
+
+    def to_request_logs(self) -> list[RequestLog]:
+        return [log.to_request_log() for log in self.logs]
+
+
+class Accepted(BaseModel):
+    accepted: int = Field(description="How many logs were stored.")
+
+
+class RawLog(BaseModel):
+    """A stored log as /raw_logs returns it."""
+
+    id: int = Field(description="The log's id; pass it as `before_id` to get older logs.")
+    created_at: datetime = Field(description="When the request was served, UTC.")
+    method: str = Field(description="The request's HTTP method.")
+    endpoint: str = Field(description="The route template (or path) that served the request.")
+    path: str | None = Field(description="The raw request path, when the client sent it.")
+    ip: str | None = Field(description="The client's IP address, or null if unknown.")
+    process_time: float = Field(description="How long the app took to answer, in milliseconds.")
+    status_code: int = Field(description="The HTTP status code of the response.")
+    user_agent: str | None = Field(description="The client's User-Agent, if sent.")
+    consumer: str | None = Field(description="The API consumer, if the app identified one.")
+
+    @classmethod
+    def of(cls, stored: StoredLog) -> RawLog:
+        log = stored.log
+        return cls(
+            id=stored.id,
+            created_at=log.created_at,
+            method=log.method,
+            endpoint=log.endpoint,
+            path=log.path,
+            ip=log.ip,
+            process_time=log.process_time_ms,
+            status_code=log.status_code,
+            user_agent=log.user_agent,
+            consumer=log.consumer,
+        )
+
+
+RAW_LOG_COLUMNS = tuple(RawLog.model_fields)
