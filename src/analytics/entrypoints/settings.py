@@ -1,4 +1,5 @@
-"""The service's settings, read from `ANALYTICS_*` environment variables (or a `.env` file)."""
+"""The service's settings, read from `ANALYTICS_*` environment variables (or a `.env` file),
+and the container they configure."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from analytics.containers import Container
 
 DEFAULT_DATABASE_URL = "sqlite:///./analytics.db"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -38,3 +41,10 @@ class Settings(BaseSettings):
     def container_config(self) -> dict[str, Any]:
         """The options the composition root (analytics.containers.Container) takes."""
         return {"database_url": self.database_url}
+
+
+def container_for(settings: Settings) -> Container:
+    """A new container configured from `settings` (it builds nothing yet)."""
+    container = Container()
+    container.config.from_dict(settings.container_config())
+    return container

@@ -22,7 +22,7 @@ from analytics.entrypoints.http.errors import install_error_handlers
 from analytics.entrypoints.http.openapi import install_openapi
 from analytics.entrypoints.http.routes import dashboard, keys, meta, raw_logs, tracking
 from analytics.entrypoints.http.ui import router as ui_router
-from analytics.entrypoints.settings import Settings
+from analytics.entrypoints.settings import Settings, container_for
 
 logger = logging.getLogger("analytics")
 
@@ -44,8 +44,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     """The app, served from `container` (built from `settings` when not given)."""
     settings = settings or Settings()
     if container is None:
-        container = Container()
-        container.config.from_dict(settings.container_config())
+        container = container_for(settings)
 
     app = FastAPI(
         title=SERVICE_NAME,
