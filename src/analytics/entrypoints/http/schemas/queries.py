@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from analytics.domain.dashboard import DEFAULT_TOP, MAX_TOP, DashboardQuery
 from analytics.domain.log_filter import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LogFilter, LogPage
 from analytics.domain.logs import (
-    MAX_ENDPOINT_LENGTH,
     MAX_PROCESS_TIME_MS,
     MAX_STATUS_CODE,
     MIN_STATUS_CODE,
@@ -18,6 +17,7 @@ from analytics.domain.logs import (
 from analytics.domain.time import Granularity, TimeRange
 from analytics.entrypoints.http.schemas.fields import (
     MAX_DB_INTEGER,
+    Endpoint,
     HttpMethod,
     QueryIp,
     UtcDatetime,
@@ -44,9 +44,7 @@ class RawLogQuery(BaseModel):
     status_code: int | None = Field(
         None, ge=MIN_STATUS_CODE, le=MAX_STATUS_CODE, description="Only this HTTP status code."
     )
-    endpoint: str | None = Field(
-        None, min_length=1, max_length=MAX_ENDPOINT_LENGTH, description="Only this endpoint."
-    )
+    endpoint: Endpoint | None = Field(None, description="Only this endpoint.")
     ip: QueryIp = Field(None, description="Only this client IP address (IPv4 or IPv6).")
     min_process_time: float | None = Field(
         None,
@@ -107,9 +105,7 @@ class DashboardParams(BaseModel):
             "the span of the logs): up to 2 hours by minute, up to 3 days by hour, else by day."
         ),
     )
-    endpoint: str | None = Field(
-        None, min_length=1, max_length=MAX_ENDPOINT_LENGTH, description="Only this endpoint."
-    )
+    endpoint: Endpoint | None = Field(None, description="Only this endpoint.")
     method: HttpMethod | None = Field(None, description="Only this HTTP method.")
     top: int = Field(
         DEFAULT_TOP,
