@@ -204,6 +204,11 @@ function pct(value) {
   return `${Math.max(0, Math.min(100, value)).toFixed(3)}%`;
 }
 
+/** A bar's length in percent of the longest; a non-zero value always shows a sliver. */
+function barShare(value, max) {
+  return value > 0 ? Math.max(1, (100 * value) / max) : 0;
+}
+
 /**
  * Labelled horizontal bars, one per item ({label, value, fill}); bar lengths are relative
  * to the largest value, the text shows the value and its share of `total`.
@@ -223,7 +228,7 @@ export function barList(container, items, total, { emptyText = "Nothing to show.
           "svg",
           { "aria-hidden": "true", focusable: "false", preserveAspectRatio: "none" },
           svg("rect", { class: "bar-track", x: 0, y: 0, width: "100%", height: "100%", rx: 3 }),
-          svg("rect", { class: item.fill ?? "fill-accent", x: 0, y: 0, width: pct((100 * item.value) / max), height: "100%", rx: 3 }),
+          svg("rect", { class: item.fill ?? "fill-accent", x: 0, y: 0, width: pct(barShare(item.value, max)), height: "100%", rx: 3 }),
         ),
         el(
           "span",

@@ -29,7 +29,10 @@ export function axis(value) {
 
 /** Share of a total in percent, rounded to one decimal, for labels next to counts. */
 export function share(part, total) {
-  return total > 0 ? `${decimal.format(Math.round((1000 * part) / total) / 10)} %` : NOT_AVAILABLE;
+  if (!(total > 0)) return NOT_AVAILABLE;
+  const rounded = Math.round((1000 * part) / total) / 10;
+  // A handful among thousands is not "0 %".
+  return rounded === 0 && part > 0 ? `<${decimal.format(0.1)} %` : `${decimal.format(rounded)} %`;
 }
 
 /** An ISO timestamp from the API shown in UTC as `2024-02-07 08:00:00.123`. */
