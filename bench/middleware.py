@@ -1,0 +1,168 @@
+"""Throughput cost of the client middleware: a hello-world FastAPI app under load with `wrk`.
+
+Variants, each in its own uvicorn process (1 worker, identical settings) on 127.0.0.1:
+  bare  no middleware
+  asgi  AnalyticsMiddleware, sending to a local collector that accepts every batch
+  seed  the seed-compatible create_tracking_middleware function, same collector
+  noop  a do-nothing `app.middleware("http")` function (Starlette's BaseHTTPMiddleware),
+        the floor any `app.middleware("http")` function stands on
+
+Rounds alternate the variants (the order rotates each round) so drift of a shared, noisy
+machine hits every variant alike; each variant's result is its median over the rounds.
+
+    uv run python bench/middleware.py               # ~3 min: 5 rounds of 6 s per variant
+    uv run python bench/middleware.py --rounds 3 --duration 4 --connections 64
+
+Needs `wrk` (Debian/Ubuntu: apt-get install -y wrk). Not a test: prints a table and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("bare", "asgi", "seed", "noop")
+LABELS = {
+    "bare": "bare FastAPI app",
+    "asgi": "AnalyticsMiddleware (ASGI class)",
+    "seed": "create_tracking_middleware (seed-style function)",
+    "noop": 'do-nothing app.middleware("http") function',
+}
+UVICORN_SETTINGS = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    results: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    with contextlib.ExitStack() as stack:
+        collector_port = free_port()
+        stack.enter_context(uvicorn_process("bench.middleware_app:collector_app", collector_port, {}))
+        ports = {}
+        for variant in VARIANTS:
+            ports[variant] = free_port()
+            env = {"BENCH_VARIANT": variant, "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}"}
+            stack.enter_context(
+                uvicorn_process("bench.middleware_app:create_app", ports[variant], env, factory=True)
+            )
+        for variant in VARIANTS:  # warm-up, not measured
+            run_wrk(wrk, ports[variant], arguments.warmup, arguments.connections)
+        for round_number in range(arguments.rounds):
+            order = VARIANTS[round_number % 4 :] + VARIANTS[: round_number % 4]
+            for variant in order:
+                rate = run_wrk(wrk, ports[variant], arguments.duration, arguments.connections)
+                results[variant].append(rate)
+            print(
+                f"round {round_number + 1}/{arguments.rounds}: "
+                + ", ".join(f"{v} {results[v][-1]:,.0f}" for v in VARIANTS),
+                flush=True,
+            )
+    print_table(results, arguments)
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=6, help="seconds of load per run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds per variant, unmeasured")
+    parser.add_argument("--connections", type=int, default=64)
+    return parser.parse_args()
+
+
+def run_wrk(wrk: str, port: int, duration: int, connections: int) -> float:
+    """Requests per second wrk measured; one wrk thread (the app is one Python process)."""
+    output = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{duration}s", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        raise RuntimeError(f"the app answered errors under load:\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    return float(match.group(1))
+
+
+def print_table(results: dict[str, list[float]], arguments: argparse.Namespace) -> None:
+    median = {variant: statistics.median(rates) for variant, rates in results.items()}
+    print()
+    print(
+        f"{arguments.rounds} rounds x {arguments.duration} s per variant, wrk -t1 "
+        f"-c{arguments.connections}, uvicorn 1 worker, {os.cpu_count()} CPUs"
+    )
+    print()
+    print("| variant | requests/s (median) | min-max | ratio to bare |")
+    print("|---|---:|---:|---:|")
+    for variant in VARIANTS:
+        rates = results[variant]
+        print(
+            f"| {LABELS[variant]} | {median[variant]:,.0f} | "
+            f"{min(rates):,.0f}-{max(rates):,.0f} | {median[variant] / median['bare']:.3f} |"
+        )
+    print()
+    print(f"AnalyticsMiddleware / bare: {median['asgi'] / median['bare']:.3f} (target >= 0.95)")
+    print(
+        f"seed-style function / do-nothing function: {median['seed'] / median['noop']:.3f} "
+        "(target >= 0.95)"
+    )
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def uvicorn_process(
+    app: str, port: int, env: dict[str, str], factory: bool = False
+) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += UVICORN_SETTINGS + (["--factory"] if factory else [])
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env}
+    )
+    try:
+        wait_until_serving(port, process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"uvicorn on port {port} did not start")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""What the request path hands over: one small tuple per request, into a bounded buffer.
+
+Nothing here does I/O, formats text or takes a lock the request path would wait on: the
+buffer is a `deque` (append and popleft are atomic under the GIL) and the only other work is
+comparing its length. Turning the tuple into JSON is the sender's job, on its own thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+# The tuple the request path appends, field by field. A plain tuple is the cheapest thing to
+# build, and every field is a str, int, float, None or a tuple of bytes: a record holds no
+# reference to the request's objects, so the garbage collector soon stops tracking it and a
+# buffer of thousands of them never makes the app's collections slower.
+CREATED_AT = 0  # float, seconds since the epoch (time.time()) when the request arrived
+METHOD = 1  # str
+PATH = 2  # str, the path as received (root_path included)
+STATUS = 3  # int
+DURATION = 4  # float, seconds until the final body message (or until the app returned)
+ROUTE_ID = 5  # int, id() of the route object the router matched (scope["route"])
+ROUTE_PATH_FORMAT = 6  # str | None, that route's path_format (None: no route matched)
+ROOT_PATH = 7  # str, scope["root_path"] when the request reached the middleware
+MOUNTED_ROOT_PATH = 8  # str, scope["root_path"] after routing (grows by each Mount passed)
+CLIENT_HOST = 9  # str | None, scope["client"][0]
+HEADERS = 10  # tuple of (name, value) bytes pairs, read later for User-Agent, X-Forwarded-For
+CONSUMER = 11  # str | None, from the user's callback
+
+RawRecord = tuple[
+    float, str, str, int, float, int, "str | None", str, str, "str | None", Any, "str | None"
+]
+
+
+class RecordBuffer:
+    """A bounded FIFO of raw records; when full, the oldest record is dropped and counted.
+
+    Only the request path appends and only the sender takes, so `dropped_total` has a single
+    writer and needs no lock: the sender reads it and keeps its own count of what it reported.
+    """
+
+    def __init__(self, max_queue: int, batch_size: int, wake: Callable[[], None]) -> None:
+        self._records: deque[RawRecord] = deque(maxlen=max_queue)
+        self._max_queue = max_queue
+        self._batch_size = batch_size
+        self._wake = wake
+        # The length at which `append` calls `wake`: the batch size normally, 0 when the
+        # sender must be (re)started first (never started yet, after fork, after shutdown).
+        self.wake_at = 0
+        self.dropped_total = 0
+
+    def append(self, record: RawRecord) -> None:
+        records = self._records
+        if len(records) >= self._max_queue:
+            self.dropped_total += 1
+        records.append(record)
+        if len(records) >= self.wake_at:
+            self._wake()
+
+    def arm(self) -> None:
+        """The sender runs: wake it only once a full batch waits."""
+        self.wake_at = self._batch_size
+
+    def disarm(self) -> None:
+        """The sender must be started again before it can be woken: the next append does so."""
+        self.wake_at = 0
+
+    def take(self, limit: int) -> list[RawRecord]:
+        """Up to `limit` of the oldest records, removed from the buffer."""
+        records = self._records
+        taken: list[RawRecord] = []
+        for _ in range(min(limit, len(records))):
+            try:
+                taken.append(records.popleft())
+            except IndexError:  # emptied meanwhile (only after fork, by clear())
+                break
+        return taken
+
+    def clear(self) -> None:
+        self._records.clear()
+
+    def __len__(self) -> int:
+        return len(self._records)

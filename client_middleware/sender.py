@@ -1,0 +1,281 @@
+"""The background sender: takes records from the buffer and POSTs them in batches.
+
+Why a thread with its own `httpx.Client` rather than a task on the app's event loop: the
+request path then shares nothing with the sending but a deque; a slow or unreachable server,
+DNS lookups, TLS handshakes and retries never occupy the app's loop; the same sender serves the
+ASGI class and the seed-style function (which never sees the lifespan, so could not start a
+task cleanly); and it keeps running while the app's loop is shutting down, which is exactly
+when the final flush happens. JSON encoding still holds the GIL, so it is kept cheap
+(see encoding.py) and done once per batch, never per retry.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from client_middleware.client_ip import ClientAddresses
+from client_middleware.encoding import LogEncoder, batch_body
+from client_middleware.options import TrackingOptions
+from client_middleware.recorder import RawRecord, RecordBuffer
+from client_middleware.retry import backoff_delay, retry_after_seconds
+from client_middleware.routes import EndpointResolver
+
+logger = logging.getLogger("client_middleware")
+
+BATCH_PATH = "/track/batch"
+# While shutting down, retries come quickly: the deadline is near anyway.
+_SHUTDOWN_RETRY_DELAY = 0.2
+
+
+class Delivery(enum.Enum):
+    DELIVERED = "delivered"
+    REFUSED = "refused"  # a 4xx other than 401/429: this batch is dropped
+    KEY_REJECTED = "key rejected"  # 401: nothing more will be sent
+    ABANDONED = "abandoned"  # the shutdown deadline passed
+
+
+@dataclass(slots=True)
+class Batch:
+    logs: list[str]  # JSON objects
+    batch_id: str
+    dropped: int
+    body: bytes
+
+
+class SenderControl:
+    """What the tracker and one sender thread share: its wake-up, its stop and its deadline."""
+
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.deadline: float | None = None  # time.monotonic() by which to give up, once stopping
+
+    def request_stop(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.stop.set()
+        self.wake.set()
+
+    def time_left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    @property
+    def abandoned(self) -> bool:
+        left = self.time_left()
+        return left is not None and left <= 0
+
+
+class DropAccount:
+    """Records lost on this side (buffer full, batch refused), reported to the server once."""
+
+    def __init__(self, buffer: RecordBuffer) -> None:
+        self._buffer = buffer
+        self.lost_in_sender = 0
+        self.reported = 0
+        self.logged = 0
+
+    @property
+    def total(self) -> int:
+        return self._buffer.dropped_total + self.lost_in_sender
+
+    def unreported(self) -> int:
+        return self.total - self.reported
+
+    def log_new_drops(self) -> None:
+        total = self.total
+        if total > self.logged:
+            logger.warning(
+                "analytics: %d request records dropped (%d in all): the buffer was full "
+                "or the server refused a batch",
+                total - self.logged,
+                total,
+            )
+            self.logged = total
+
+
+class BatchSender:
+    """The body of one sender thread."""
+
+    def __init__(
+        self,
+        options: TrackingOptions,
+        buffer: RecordBuffer,
+        drops: DropAccount,
+        control: SenderControl,
+        on_key_rejected: Callable[[], None],
+        app: Callable[[], Any],
+    ) -> None:
+        self._options = options
+        self._buffer = buffer
+        self._drops = drops
+        self._control = control
+        self._on_key_rejected = on_key_rejected
+        self._encoder = LogEncoder(
+            ClientAddresses(options.ip_privacy, options.trusted_proxies), EndpointResolver(), app
+        )
+        self._failing_since: float | None = None
+        self._key_rejected = False
+
+    def run(self) -> None:
+        options = self._options
+        with httpx.Client(
+            base_url=options.api_base,
+            headers={"X-API-Key": options.api_key, "Content-Type": "application/json"},
+            timeout=options.timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        ) as client:
+            self._client = client
+            self._loop()
+
+    def _loop(self) -> None:
+        control = self._control
+        interval = self._options.flush_interval
+        next_flush = time.monotonic() + interval
+        while not self._key_rejected:
+            control.wake.wait(max(0.0, next_flush - time.monotonic()))
+            control.wake.clear()
+            stopping = control.stop.is_set()
+            everything = stopping or time.monotonic() >= next_flush
+            if everything:
+                next_flush = time.monotonic() + interval
+            self._send_waiting(everything)
+            if stopping:
+                return
+
+    def _send_waiting(self, everything: bool) -> None:
+        """Send every full batch waiting; with `everything`, the last partial one too."""
+        batch_size = self._options.batch_size
+        while not self._control.abandoned and not self._key_rejected:
+            waiting = len(self._buffer)
+            if waiting == 0 or (waiting < batch_size and not everything):
+                return
+            self._send_records(self._buffer.take(batch_size))
+
+    def _send_records(self, records: list[RawRecord]) -> None:
+        logs = self._encode(records)
+        self._drops.log_new_drops()
+        for batch in self._batches(logs, self._drops.unreported()):
+            delivery = self._deliver(batch)
+            if delivery is Delivery.DELIVERED:
+                self._drops.reported += batch.dropped
+            elif delivery is Delivery.REFUSED:
+                self._drops.lost_in_sender += len(batch.logs)
+            elif delivery is Delivery.KEY_REJECTED:
+                self._key_rejected = True
+                self._on_key_rejected()
+                return
+            else:
+                left = len(batch.logs) + len(self._buffer)
+                logger.warning("analytics: shutting down with %d request records unsent", left)
+                return
+
+    def _encode(self, records: list[RawRecord]) -> list[str]:
+        try:
+            return self._encoder.logs(records)
+        except Exception:  # an odd record: encode one by one, skipping what fails
+            logger.debug("analytics: could not encode a batch at once", exc_info=True)
+        logs = []
+        for record in records:
+            try:
+                logs += self._encoder.logs([record])
+            except Exception:
+                logger.debug("analytics: could not encode a request record", exc_info=True)
+        return logs
+
+    def _batches(self, logs: list[str], dropped: int) -> list[Batch]:
+        """One batch, or several if its body would be too large; the first carries `dropped`."""
+        if not logs:
+            return []
+        batch_id = str(uuid.uuid4())
+        body = batch_body(logs, batch_id, dropped)
+        if len(body) <= self._options.max_body_bytes or len(logs) == 1:
+            return [Batch(logs, batch_id, dropped, body)]
+        half = len(logs) // 2
+        return self._batches(logs[:half], dropped) + self._batches(logs[half:], 0)
+
+    def _deliver(self, batch: Batch) -> Delivery:
+        """POST the batch until the server takes it, refuses it, or time runs out.
+
+        Every attempt sends the same body, hence the same batch_id: the server stores a batch
+        once however many times an acknowledgement got lost on the way back.
+        """
+        attempt = 0
+        while True:
+            if self._control.abandoned:
+                return Delivery.ABANDONED
+            retry_after = self._post(batch)
+            if isinstance(retry_after, Delivery):
+                return retry_after
+            delay = retry_after
+            if delay is None:
+                delay = backoff_delay(
+                    attempt, self._options.retry_base_delay, self._options.max_retry_delay
+                )
+            attempt += 1
+            self._pause(delay)
+
+    def _post(self, batch: Batch) -> Delivery | float | None:
+        """One attempt: a final outcome, or how long to wait (None: the backoff decides)."""
+        timeout = self._options.timeout
+        left = self._control.time_left()
+        if left is not None:
+            timeout = max(0.05, min(timeout, left))
+        try:
+            response = self._client.post(BATCH_PATH, content=batch.body, timeout=timeout)
+        except httpx.HTTPError as error:
+            self._note_failure(f"{type(error).__name__}: {error}")
+            return None
+        status = response.status_code
+        if 200 <= status < 300:
+            self._note_recovery()
+            return Delivery.DELIVERED
+        if status == 401:
+            return Delivery.KEY_REJECTED
+        if status == 429 or status >= 500:
+            self._note_failure(f"HTTP {status}")
+            return retry_after_seconds(response.headers.get("retry-after"))
+        logger.error(
+            "analytics: the server refused a batch of %d records (HTTP %d: %s); dropped it",
+            len(batch.logs),
+            status,
+            response.text[:300],
+        )
+        return Delivery.REFUSED
+
+    def _pause(self, delay: float) -> None:
+        control = self._control
+        if control.stop.is_set():
+            left = control.time_left() or 0.0
+            time.sleep(max(0.0, min(delay, _SHUTDOWN_RETRY_DELAY, left)))
+        else:
+            control.stop.wait(delay)  # a shutdown cuts the wait short
+
+    def _note_failure(self, reason: str) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            logger.warning(
+                "analytics: cannot deliver request records to %s (%s); retrying, "
+                "keeping up to %d records meanwhile",
+                self._options.api_base,
+                reason,
+                self._options.max_queue,
+            )
+        self._drops.log_new_drops()
+
+    def _note_recovery(self) -> None:
+        if self._failing_since is not None:
+            logger.info(
+                "analytics: delivering again after %.1f s",
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
