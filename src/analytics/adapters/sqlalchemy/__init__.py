@@ -1,0 +1,13 @@
+"""Storage in SQLite or PostgreSQL through SQLAlchemy Core (one code base for both)."""
+
+from analytics.adapters.sqlalchemy.engine import create_database_engine
+from analytics.adapters.sqlalchemy.keys import SqlAlchemyKeyRepository
+from analytics.adapters.sqlalchemy.logs import SqlAlchemyLogRepository
+from analytics.adapters.sqlalchemy.schema import upgrade_schema
+
+__all__ = [
+    "SqlAlchemyKeyRepository",
+    "SqlAlchemyLogRepository",
+    "create_database_engine",
+    "upgrade_schema",
+]

@@ -1,0 +1,191 @@
+"""The dashboard's aggregate queries over a `Source`, assembled into `DashboardData`.
+
+SQL does the summing, grouping and ranking; Python only merges the few grouped rows into
+the domain's `RequestStats`. Sums stay integers (the domain divides), ties in rankings
+are broken by code point (SQLite's default BINARY collation; `COLLATE "C"` on PostgreSQL),
+exactly as `domain.metrics` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from analytics.adapters.sqlalchemy.mapping import from_epoch_us
+from analytics.adapters.sqlalchemy.sources import Source
+from analytics.domain.dashboard import BucketStats, DashboardData, EndpointStats, IpCount
+from analytics.domain.logs import ERROR_STATUS_FROM
+from analytics.domain.stats import RequestStats
+from analytics.domain.time import Granularity
+
+MINUTE_US = 60_000_000
+HOUR_US = 60 * MINUTE_US
+DAY_US = 24 * HOUR_US
+# 1970-01-01 was a Thursday; Monday-based weeks start 4 days later.
+_WEEK_OFFSET_US = 4 * DAY_US
+# Months are not a fixed width: group by day in SQL, merge the days into months in Python.
+_BUCKET_WIDTH_US = {
+    Granularity.MINUTE: MINUTE_US,
+    Granularity.HOUR: HOUR_US,
+    Granularity.DAY: DAY_US,
+    Granularity.WEEK: 7 * DAY_US,
+    Granularity.MONTH: DAY_US,
+}
+
+
+class DashboardReader:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    def read(
+        self, totals: Source, series: Source, granularity: Granularity, top: int
+    ) -> DashboardData:
+        """The dashboard of `totals`, with the time series of `series` (the same logs)."""
+        overall, method_usage, status_codes = self._overall(totals)
+        overall.histogram = self._histogram(totals)
+        endpoints = self._endpoints(totals, top)
+        top_ips, unique_ips = self._ips(totals, top)
+        return DashboardData(
+            overall=overall,
+            unique_ips=unique_ips,
+            method_usage=method_usage,
+            status_codes=status_codes,
+            endpoints=endpoints,
+            top_ips=top_ips,
+            time_series=self._time_series(series, granularity),
+        )
+
+    def _overall(self, source: Source) -> tuple[RequestStats, dict[str, int], dict[int, int]]:
+        rows = _union(source.traffic())
+        statement = sa.select(
+            rows.c.method, rows.c.status_code, *_traffic_sums(rows, count_errors=False)
+        ).group_by(rows.c.method, rows.c.status_code)
+        overall = RequestStats()
+        methods: dict[str, int] = {}
+        statuses: dict[int, int] = {}
+        for row in self._connection.execute(statement):
+            requests = int(row.requests)
+            is_error = row.status_code >= ERROR_STATUS_FROM
+            overall.merge(_stats(requests, requests if is_error else 0, row))
+            methods[row.method] = methods.get(row.method, 0) + requests
+            statuses[row.status_code] = statuses.get(row.status_code, 0) + requests
+        return overall, methods, statuses
+
+    def _histogram(self, source: Source) -> dict[int, int]:
+        rows = _union(source.latency())
+        statement = sa.select(rows.c.latency_bucket, sa.func.sum(rows.c.requests)).group_by(
+            rows.c.latency_bucket
+        )
+        return {bucket: int(n) for bucket, n in self._connection.execute(statement)}
+
+    def _endpoints(self, source: Source, top: int) -> tuple[EndpointStats, ...]:
+        rows = _union(source.traffic())
+        sums = _traffic_sums(rows, count_errors=True)
+        statement = (
+            sa.select(rows.c.endpoint, *sums)
+            .group_by(rows.c.endpoint)
+            .order_by(sa.desc("requests"), self._code_point_order(rows.c.endpoint))
+            .limit(top)
+        )
+        ranked = {
+            row.endpoint: _stats(int(row.requests), int(row.errors), row)
+            for row in self._connection.execute(statement)
+        }
+        if ranked:
+            latency = _union(source.latency(list(ranked)))
+            histograms = sa.select(
+                latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
+            ).group_by(latency.c.endpoint, latency.c.latency_bucket)
+            for endpoint, bucket, n in self._connection.execute(histograms):
+                ranked[endpoint].histogram[bucket] = int(n)
+        return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
+
+    def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
+        rows = _union(source.ips())
+        requests = sa.func.sum(rows.c.requests).label("requests")
+        ranked = (
+            sa.select(rows.c.ip, requests)
+            .group_by(rows.c.ip)
+            .order_by(sa.desc("requests"), self._code_point_order(rows.c.ip))
+            .limit(top)
+        )
+        top_ips = tuple(IpCount(ip, int(n)) for ip, n in self._connection.execute(ranked))
+        distinct = sa.select(sa.func.count(sa.distinct(rows.c.ip)))
+        return top_ips, int(self._connection.execute(distinct).scalar_one())
+
+    def _time_series(self, source: Source, granularity: Granularity) -> tuple[BucketStats, ...]:
+        by_bucket: dict[datetime, RequestStats] = {}
+        traffic = _union(source.traffic())
+        bucket = _bucket_start(traffic.c.t, granularity).label("bucket")
+        statement = sa.select(bucket, *_traffic_sums(traffic, count_errors=True)).group_by(bucket)
+        for row in self._connection.execute(statement):
+            stats = _stats(int(row.requests), int(row.errors), row)
+            _merge_into(by_bucket, granularity, row.bucket, stats)
+        latency = _union(source.latency())
+        bucket = _bucket_start(latency.c.t, granularity).label("bucket")
+        statement = sa.select(
+            bucket, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
+        ).group_by(bucket, latency.c.latency_bucket)
+        for start_us, latency_bucket, n in self._connection.execute(statement):
+            histogram = by_bucket[granularity.bucket_start(from_epoch_us(start_us))].histogram
+            histogram[latency_bucket] = histogram.get(latency_bucket, 0) + int(n)
+        return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
+
+    def _code_point_order(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+        # SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
+        return sa.collate(column, "C") if self._postgres else column
+
+
+def _union(selects: Sequence[sa.Select]) -> sa.Subquery:
+    if len(selects) == 1:
+        return selects[0].subquery()
+    return sa.union_all(*selects).subquery()
+
+
+def _traffic_sums(rows: sa.Subquery, count_errors: bool) -> list[sa.ColumnElement]:
+    sums: list[sa.ColumnElement] = [sa.func.sum(rows.c.requests).label("requests")]
+    if count_errors:
+        error_requests = sa.case(
+            (rows.c.status_code >= ERROR_STATUS_FROM, rows.c.requests), else_=0
+        )
+        sums.append(sa.func.sum(error_requests).label("errors"))
+    return [
+        *sums,
+        sa.func.sum(rows.c.sum_us).label("sum_us"),
+        sa.func.min(rows.c.min_us).label("min_us"),
+        sa.func.max(rows.c.max_us).label("max_us"),
+    ]
+
+
+def _stats(requests: int, errors: int, row: sa.Row) -> RequestStats:
+    # PostgreSQL sums BIGINTs into NUMERIC: back to int, exactly.
+    return RequestStats(
+        requests=requests,
+        errors=errors,
+        sum_us=int(row.sum_us),
+        min_us=int(row.min_us),
+        max_us=int(row.max_us),
+    )
+
+
+def _bucket_start(t: sa.ColumnElement[int], granularity: Granularity) -> sa.ColumnElement[int]:
+    """The start of the bucket holding `t`, by integer arithmetic (floor, also before 1970)."""
+    width = sa.literal_column(str(_BUCKET_WIDTH_US[granularity]), sa.BigInteger)
+    offset = _WEEK_OFFSET_US if granularity is Granularity.WEEK else 0
+    shifted = t - sa.literal_column(str(offset), sa.BigInteger) if offset else t
+    # SQL's % keeps the dividend's sign; adding the width once more makes it a floor modulo.
+    return t - (shifted % width + width) % width
+
+
+def _merge_into(
+    by_bucket: dict[datetime, RequestStats],
+    granularity: Granularity,
+    start_us: int,
+    stats: RequestStats,
+) -> None:
+    start = granularity.bucket_start(from_epoch_us(start_us))
+    by_bucket.setdefault(start, RequestStats()).merge(stats)

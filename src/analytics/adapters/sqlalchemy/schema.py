@@ -1,0 +1,50 @@
+"""Applying the Alembic migrations that ship inside this package."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection, Engine
+
+from analytics.adapters.sqlalchemy.engine import is_sqlite, write_transaction
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant both sides agree on: the key of the PostgreSQL advisory lock that serialises
+# schema upgrades of concurrently starting servers.
+_MIGRATION_LOCK_KEY = 0x616E616C79746963  # "analytic"
+# Alembic keeps its running context in module globals (`alembic.context`, `alembic.op`), so
+# two threads of one process must not migrate at the same time, even different databases.
+_alembic_in_use = threading.Lock()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a no-op when it is there already.
+
+    Safe when several processes start at once: on PostgreSQL they queue on an advisory lock
+    held for the migrating transaction, on SQLite on the database's write lock; whoever
+    comes second finds the schema current.
+    """
+    with write_transaction(engine) as connection:
+        if not is_sqlite(engine):
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": _MIGRATION_LOCK_KEY})
+        with _alembic_in_use:
+            command.upgrade(_alembic_config(connection), "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None before the first one."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
