@@ -248,6 +248,7 @@ def test_picking_an_endpoint_in_the_table_filters_the_dashboard(
     dashboard = _same_as_server(server, traffic_key, answer)
     assert _column(tab, "endpoints-table", 1) == ["/api/orders"]
     _assert_cards_show(tab, dashboard["summary"])
+    assert tab.console_errors == []
 
 
 def test_text_from_the_api_is_shown_as_text_never_run(traffic_key: str, tab: Tab) -> None:
@@ -386,6 +387,7 @@ def test_filters_matching_nothing_are_not_mistaken_for_no_traffic(
     tab.page.get_by_role("button", name="Show all time, no filters").click()
     tab.wait_until_loaded()
     assert tab.page.locator("#dashboard-content").is_visible()
+    assert tab.console_errors == []
 
 
 def test_auto_refresh_asks_again_every_30_seconds(traffic_key: str, tab: Tab) -> None:
@@ -412,6 +414,7 @@ def test_signing_out_forgets_the_key(traffic_key: str, tab: Tab) -> None:
     assert tab.page.evaluate("sessionStorage.length") == 0
     assert tab.page.locator("#sign-in").is_visible()
     assert tab.page.locator('.card[data-metric="total_requests"] .card-value').inner_text() == ""
+    assert tab.console_errors == []
 
 
 def test_keyboard_reaches_every_control(traffic_key: str, tab: Tab) -> None:
