@@ -51,6 +51,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/reviews", 120, ((422, 0.05), (401, 0.02)), 201),
     Route("GET", "/api/admin/reports", 900, ((403, 0.2), (500, 0.02))),
     Route("OPTIONS", "/api/products", 0.8, (), 204),
+    Route("GET", "/api/notifications", 27, ((401, 0.02),)),
+    Route("POST", "/api/webhooks/payments", 55, ((400, 0.02), (500, 0.003))),
+    Route("GET", "/api/users/{user_id}/avatar", 9, ((404, 0.05),)),
 )
 
 USER_AGENTS = (
