@@ -19,6 +19,7 @@ Message = MutableMapping[str, Any]
 
 @dataclass
 class Attempt:
+    api_key: str
     batch_id: str | None
     size: int
     status: int
@@ -37,26 +38,44 @@ class Answer:
 class Collector:
     """ASGI app. `answers` (a queue of Answer) overrides `default` one request at a time."""
 
-    def __init__(self, api_key: str = "test-key") -> None:
-        self.api_key = api_key
+    def __init__(self, rejected_keys: frozenset[str] = frozenset({"unknown-key"})) -> None:
+        self.rejected_keys = rejected_keys
         self.default = Answer()
         self.answers: list[Answer] = []
         self.batches: dict[str, dict[str, Any]] = {}
         self.attempts: list[Attempt] = []
         self.changed = threading.Condition()
 
-    @property
-    def logs(self) -> list[dict[str, Any]]:
+    def logs(self, api_key: str) -> list[dict[str, Any]]:
+        """The stored logs sent with `api_key`, in the order they arrived."""
         with self.changed:
-            return [log for batch in self.batches.values() for log in batch["logs"]]
+            return [
+                log
+                for batch in self.batches.values()
+                if batch["api_key"] == api_key
+                for log in batch["logs"]
+            ]
 
-    def wait_for_logs(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Block until at least `count` logs are stored (or time out), then return them all."""
+    def batches_of(self, api_key: str) -> list[dict[str, Any]]:
         with self.changed:
-            self.changed.wait_for(
-                lambda: sum(len(b["logs"]) for b in self.batches.values()) >= count, timeout
-            )
-        return self.logs
+            return [batch for batch in self.batches.values() if batch["api_key"] == api_key]
+
+    def attempts_of(self, api_key: str) -> list[Attempt]:
+        with self.changed:
+            return [attempt for attempt in self.attempts if attempt.api_key == api_key]
+
+    def wait_for_logs(
+        self, api_key: str, count: int, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Block until at least `count` logs of `api_key` are stored (or time out)."""
+        with self.changed:
+            self.changed.wait_for(lambda: len(self._unlocked_logs(api_key)) >= count, timeout)
+        return self.logs(api_key)
+
+    def _unlocked_logs(self, api_key: str) -> list[dict[str, Any]]:
+        return [
+            log for b in self.batches.values() if b["api_key"] == api_key for log in b["logs"]
+        ]
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:  # fmt: skip
@@ -78,15 +97,17 @@ class Collector:
         if answer.delay:
             await asyncio.sleep(answer.delay)
         status = answer.status
-        headers = dict(scope["headers"])
-        if headers.get(b"x-api-key", b"").decode() != self.api_key:
+        api_key = dict(scope["headers"]).get(b"x-api-key", b"").decode()
+        if not api_key or api_key in self.rejected_keys:
             status = 401
         payload = json.loads(body)
         with self.changed:
-            self.attempts.append(Attempt(payload.get("batch_id"), len(payload["logs"]), status))
+            self.attempts.append(
+                Attempt(api_key, payload.get("batch_id"), len(payload["logs"]), status)
+            )
             store = answer.store if answer.store is not None else 200 <= status < 300
             if store and status != 401 and payload["batch_id"] not in self.batches:
-                self.batches[payload["batch_id"]] = payload
+                self.batches[payload["batch_id"]] = {**payload, "api_key": api_key}
             self.changed.notify_all()
         await _respond(send, status, {"accepted": len(payload["logs"])}, answer.headers)
 

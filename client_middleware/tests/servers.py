@@ -46,11 +46,15 @@ def url_of(sock: socket.socket) -> str:
 class ThreadedServer:
     """uvicorn serving `app` in a thread of this process (lifespan on), on `sock`."""
 
-    def __init__(self, app: Any, sock: socket.socket | None = None) -> None:
+    def __init__(
+        self, app: Any, sock: socket.socket | None = None, root_path: str = ""
+    ) -> None:
         self.sock = sock or bound_socket()
         self.url = url_of(self.sock)
         self._server = uvicorn.Server(
-            uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+            uvicorn.Config(
+                app, lifespan="on", log_level="warning", access_log=False, root_path=root_path
+            )
         )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self.sock]}, daemon=True
