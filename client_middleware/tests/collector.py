@@ -73,9 +73,7 @@ class Collector:
         return self.logs(api_key)
 
     def _unlocked_logs(self, api_key: str) -> list[dict[str, Any]]:
-        return [
-            log for b in self.batches.values() if b["api_key"] == api_key for log in b["logs"]
-        ]
+        return [log for b in self.batches.values() if b["api_key"] == api_key for log in b["logs"]]
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:  # fmt: skip

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from client_middleware import AnalyticsMiddleware, create_tracking_middleware
-from client_middleware.tracker import Tracker
 from client_middleware.tests.servers import ThreadedServer
+from client_middleware.tracker import Tracker
 
 FLAVOURS = ("asgi", "function")
 

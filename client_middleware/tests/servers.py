@@ -46,9 +46,7 @@ def url_of(sock: socket.socket) -> str:
 class ThreadedServer:
     """uvicorn serving `app` in a thread of this process (lifespan on), on `sock`."""
 
-    def __init__(
-        self, app: Any, sock: socket.socket | None = None, root_path: str = ""
-    ) -> None:
+    def __init__(self, app: Any, sock: socket.socket | None = None, root_path: str = "") -> None:
         self.sock = sock or bound_socket()
         self.url = url_of(self.sock)
         self._server = uvicorn.Server(

@@ -73,9 +73,7 @@ def test_a_streamed_response_is_timed_to_its_last_chunk(flavour, shared_collecto
     assert log["process_time"] >= 300  # three chunks, 100 ms apart
 
 
-def test_a_background_task_is_not_counted_in_the_response_time(
-    flavour, shared_collector, api_key
-):
+def test_a_background_task_is_not_counted_in_the_response_time(flavour, shared_collector, api_key):
     store, url = shared_collector
     release = threading.Event()
 
