@@ -105,6 +105,7 @@ def test_control_characters_are_stripped_from_texts(memory_api: Api, memory_key:
         (None, None),
         ("192.168.0.1", "192.168.0.1"),
         ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("fe80::1%eth0", "fe80::1%eth0"),
     ],
 )
 def test_ip_is_an_address_in_canonical_form_or_null(
@@ -158,6 +159,7 @@ INVALID_FIELDS: list[tuple[str, Any]] = [
     ("ip", "256.0.0.1"),
     ("ip", 167772161),
     ("ip", "10.0.0.1/24"),
+    ("ip", "fe80::1%" + "e" * 100),
     ("created_at", "yesterday"),
     ("created_at", "2024-02-30T08:00:00"),
     ("created_at", 1707292800),
@@ -322,3 +324,47 @@ def test_one_keys_logs_are_stored_under_that_key_only(api: Api) -> None:
 
     assert [log.endpoint for log in stored_logs(api, first)] == ["/first"]
     assert [log.endpoint for log in stored_logs(api, second)] == ["/second", "/second"]
+
+
+def test_extreme_valid_values_are_stored_and_read_back_unchanged(api: Api, api_key: str) -> None:
+    logs = [
+        log_body(
+            created_at="1970-01-01T00:00:00Z",
+            method="CONNECT",
+            endpoint="/" + "é" * 2047,
+            ip="fe80::1%eth0",
+            process_time=86_400_000,
+            status_code=100,
+            path="p" * 2048,
+            user_agent="🦄" * 2048,
+            consumer="名前",
+        ),
+        log_body(
+            created_at="2099-12-31T23:59:59.999999Z",
+            endpoint="/a",
+            ip="ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+            process_time=0,
+            status_code=599,
+        ),
+    ]
+    api.send(api_key, logs)
+
+    rows = api.get("/raw_logs", api_key)
+
+    assert [row["created_at"] for row in rows] == [
+        "2099-12-31T23:59:59.999999Z",
+        "1970-01-01T00:00:00Z",
+    ]
+    newest, oldest = rows
+    assert newest["ip"] == "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+    assert (newest["process_time"], newest["status_code"]) == (0.0, 599)
+    assert oldest["endpoint"] == logs[0]["endpoint"]
+    assert (oldest["path"], oldest["user_agent"]) == (logs[0]["path"], logs[0]["user_agent"])
+    assert (oldest["consumer"], oldest["ip"], oldest["method"]) == (
+        "名前",
+        "fe80::1%eth0",
+        "CONNECT",
+    )
+    assert (oldest["process_time"], oldest["status_code"]) == (86_400_000.0, 100)
+    summary = api.get("/dashboard", api_key)["summary"]
+    assert summary["max_response_time"] == 86_400_000.0
