@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from analytics.domain.logs import (
@@ -31,6 +31,8 @@ from analytics.domain.logs import (
 EARLIEST_CREATED_AT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_CREATED_AT = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_DB_INTEGER = 2**63 - 1
+YEARS_1970_TO_2099 = "^(19[7-9][0-9]|20[0-9][0-9])-"
+HAS_A_NON_CONTROL_CHARACTER = "[^\\u0000-\\u001f\\u007f-\\u009f]"
 # The longest IPv6 text is 45 characters; the rest leaves room for a zone (`%eth0`).
 MAX_IP_LENGTH = 64
 
@@ -113,6 +115,8 @@ CreatedAt = Annotated[
             "offset is UTC. From 1970-01-01 up to 2100-01-01."
         ),
         examples=["2024-02-07T08:00:00.123456Z"],
+        # Tells schema-driven clients and fuzzers the accepted years.
+        json_schema_extra={"pattern": YEARS_1970_TO_2099},
     ),
     AfterValidator(_plausible_created_at),
 ]
@@ -125,11 +129,25 @@ Endpoint = Annotated[
             "The route template that served the request (e.g. `/users/{user_id}`), or its "
             f"path. 1 to {MAX_ENDPOINT_LENGTH} characters; control characters are removed."
         ),
-        json_schema_extra={"minLength": 1, "maxLength": MAX_ENDPOINT_LENGTH},
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": MAX_ENDPOINT_LENGTH,
+            "pattern": HAS_A_NON_CONTROL_CHARACTER,
+        },
         examples=["/api/users/{user_id}"],
     ),
     AfterValidator(_endpoint),
 ]
+
+# What the OpenAPI schema says an `ip` may be (the validator is the authority).
+_IP_JSON_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "ipv4"},
+        {"type": "string", "format": "ipv6", "maxLength": MAX_IP_LENGTH},
+        {"type": "string", "maxLength": 0},
+        {"type": "null"},
+    ]
+}
 
 IpAddress = Annotated[
     str | None,
@@ -139,6 +157,7 @@ IpAddress = Annotated[
         description="The client's IPv4 or IPv6 address; null or an empty string if unknown.",
         examples=["203.0.113.9"],
     ),
+    WithJsonSchema(_IP_JSON_SCHEMA),
     AfterValidator(_ip),
 ]
 
