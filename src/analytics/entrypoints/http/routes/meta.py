@@ -13,6 +13,7 @@ from analytics import SERVICE_NAME, __version__
 from analytics.application.check_health import CheckHealth
 from analytics.application.errors import StorageUnavailable
 from analytics.containers import Container
+from analytics.entrypoints.http.errors import RETRY_AFTER_UNAVAILABLE_S
 from analytics.entrypoints.http.schemas.meta import Health, ServiceInfo
 
 router = APIRouter(tags=["meta"])
@@ -39,4 +40,8 @@ def health(
         available = False
     if available:
         return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"status": "unavailable"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
