@@ -75,6 +75,10 @@ class SenderControl:
         return left is not None and left <= 0
 
 
+# During an outage, new drops are logged at most this often (seconds).
+_DROP_LOG_INTERVAL = 60.0
+
+
 class DropAccount:
     """Records lost on this side (buffer full, batch refused), reported to the server once."""
 
@@ -83,6 +87,7 @@ class DropAccount:
         self.lost_in_sender = 0
         self.reported = 0
         self.logged = 0
+        self._logged_at = -_DROP_LOG_INTERVAL
 
     @property
     def total(self) -> int:
@@ -91,9 +96,11 @@ class DropAccount:
     def unreported(self) -> int:
         return self.total - self.reported
 
-    def log_new_drops(self) -> None:
+    def log_new_drops(self, at_most_every: float = 0.0) -> None:
+        """Log the drops not logged yet; with `at_most_every`, not more often than that."""
         total = self.total
-        if total > self.logged:
+        if total > self.logged and time.monotonic() - self._logged_at >= at_most_every:
+            self._logged_at = time.monotonic()
             logger.warning(
                 "analytics: %d request records dropped (%d in all): the buffer was full "
                 "or the server refused a batch",
@@ -163,7 +170,7 @@ class BatchSender:
 
     def _send_records(self, records: list[RawRecord]) -> None:
         logs = self._encode(records)
-        self._drops.log_new_drops()
+        self._drops.log_new_drops(at_most_every=_DROP_LOG_INTERVAL)
         for batch in self._batches(logs, self._drops.unreported()):
             delivery = self._deliver(batch)
             if delivery is Delivery.DELIVERED:
@@ -270,7 +277,7 @@ class BatchSender:
                 reason,
                 self._options.max_queue,
             )
-        self._drops.log_new_drops()
+        self._drops.log_new_drops(at_most_every=_DROP_LOG_INTERVAL)
 
     def _note_recovery(self) -> None:
         if self._failing_since is not None:

@@ -87,6 +87,10 @@ def behaviour_app(release_background: threading.Event | None = None) -> FastAPI:
     async def ok() -> dict[str, bool]:
         return {"ok": True}
 
+    @app.get("/n/{number}")
+    async def numbered(number: int) -> dict[str, int]:
+        return {"number": number}
+
     @app.get("/teapot")
     async def teapot() -> None:
         raise HTTPException(status_code=418)

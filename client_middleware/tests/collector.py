@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ class Attempt:
     batch_id: str | None
     size: int
     status: int
+    dropped: int
+    at: float  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     store: bool | None = None  # None: store exactly when the status is 2xx
+    gate: threading.Event | None = None  # hold the answer until the test sets it
 
 
 class Collector:
@@ -72,6 +76,13 @@ class Collector:
             self.changed.wait_for(lambda: len(self._unlocked_logs(api_key)) >= count, timeout)
         return self.logs(api_key)
 
+    def wait_for_path(self, api_key: str, path: str, timeout: float = 30.0) -> None:
+        """Block until a log of `path` sent with `api_key` is stored."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: any(log["path"] == path for log in self._unlocked_logs(api_key)), timeout
+            )
+
     def _unlocked_logs(self, api_key: str) -> list[dict[str, Any]]:
         return [log for b in self.batches.values() if b["api_key"] == api_key for log in b["logs"]]
 
@@ -91,9 +102,13 @@ class Collector:
         if scope["path"] != "/track/batch":
             await _respond(send, 200 if scope["path"] == "/" else 404, {"ok": True})
             return
-        answer = self.answers.pop(0) if self.answers else self.default
+        arrived = time.monotonic()
+        with self.changed:
+            answer = self.answers.pop(0) if self.answers else self.default
         if answer.delay:
             await asyncio.sleep(answer.delay)
+        while answer.gate is not None and not answer.gate.is_set():
+            await asyncio.sleep(0.01)
         status = answer.status
         api_key = dict(scope["headers"]).get(b"x-api-key", b"").decode()
         if not api_key or api_key in self.rejected_keys:
@@ -101,7 +116,14 @@ class Collector:
         payload = json.loads(body)
         with self.changed:
             self.attempts.append(
-                Attempt(api_key, payload.get("batch_id"), len(payload["logs"]), status)
+                Attempt(
+                    api_key,
+                    payload.get("batch_id"),
+                    len(payload["logs"]),
+                    status,
+                    payload.get("dropped", 0),
+                    arrived,
+                )
             )
             store = answer.store if answer.store is not None else 200 <= status < 300
             if store and status != 401 and payload["batch_id"] not in self.batches:
