@@ -6,13 +6,8 @@ download); tests that need it are marked `browser` and skip with the reason when
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.server import analytics_command, clean_environment, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,7 +35,6 @@ NO_CHROMIUM = (
     "(`apt-get install -y chromium`; .ci/run installs it)"
 )
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-STARTUP_SECONDS = 60
 WAIT_MS = 15_000
 LOADED = re.compile(r"^Updated ")
 API_KEY_PATTERN = re.compile(r"\bak_[0-9a-f]+_[A-Za-z0-9_-]+")
@@ -48,37 +44,12 @@ PHONE = {"width": 390, "height": 844}
 BROWSER_TIMEZONE = "Asia/Kolkata"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _analytics_command() -> list[str]:
-    """The `analytics` console script of this environment."""
-    script = Path(sys.executable).parent / "analytics"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("analytics")
-    if found is None:
-        pytest.fail("the `analytics` command is not installed (run `uv sync`)")
-    return [found]
-
-
-def _server_environment() -> dict[str, str]:
-    environment = dict(os.environ)
-    # These tests issue keys freely, as a fresh install does.
-    environment.pop("ANALYTICS_ADMIN_TOKEN", None)
-    environment.pop("ANALYTICS_DATABASE_URL", None)
-    return environment
-
-
 @dataclass
 class RunningServer:
+    """The server these tests share, and the SQLite file it serves from."""
+
     base_url: str
     database_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
 
     def new_key(self) -> str:
         response = httpx.post(f"{self.base_url}/generate_key", timeout=10)
@@ -105,52 +76,12 @@ class RunningServer:
         return response.text if accept == "text/csv" else response.json()
 
 
-def _wait_until_healthy(server: RunningServer) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    log = server.log_path.read_text(errors="replace")
-    pytest.fail(f"the analytics server did not become healthy; its output:\n{log}")
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     folder = tmp_path_factory.mktemp("ui-server")
     database_url = f"sqlite:///{folder / 'analytics.db'}"
-    port = _free_port()
-    log_path = folder / "server.log"
-    command = [
-        *_analytics_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--database-url",
-        database_url,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=_server_environment()
-        )
-    running = RunningServer(f"http://127.0.0.1:{port}", database_url, process, log_path)
-    try:
-        _wait_until_healthy(running)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with serving(database_url, folder / "server.log") as running:
+        yield RunningServer(running.base_url, database_url)
 
 
 @pytest.fixture(scope="session")
@@ -158,7 +89,7 @@ def demo_key(server: RunningServer) -> str:
     """A key holding `analytics demo`'s synthetic day of traffic, loaded into the server's file."""
     result = subprocess.run(
         [
-            *_analytics_command(),
+            *analytics_command(),
             "demo",
             "--requests",
             "5000",
@@ -168,7 +99,7 @@ def demo_key(server: RunningServer) -> str:
         capture_output=True,
         text=True,
         timeout=300,
-        env=_server_environment(),
+        env=clean_environment(),
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
