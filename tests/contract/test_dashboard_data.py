@@ -144,6 +144,16 @@ def test_the_time_range_is_half_open(backend: Backend) -> None:
     assert dashboard(backend, logs, only_end, store=False).overall.requests == 1
 
 
+def test_an_empty_range_amid_the_logs_covers_nothing(backend: Backend) -> None:
+    logs = [request_log(created_at=T0 + timedelta(hours=h)) for h in (0, 1, 2)]
+    moment = T0 + timedelta(hours=1, minutes=30)
+    for granularity in (Granularity.MINUTE, Granularity.HOUR, Granularity.DAY):
+        query = DashboardQuery(granularity=granularity, time_range=TimeRange(moment, moment))
+        data = dashboard(backend, logs, query, store=granularity is Granularity.MINUTE)
+        assert data.overall.requests == 0
+        assert data.time_series == ()
+
+
 def test_an_owner_sees_only_its_own_aggregates(backend: Backend) -> None:
     backend.logs.add_many("owner-b", [request_log(endpoint="/secret", ip="10.9.9.9")] * 3)
     data = dashboard(backend, [request_log()], by_day())

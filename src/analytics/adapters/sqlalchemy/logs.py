@@ -1,4 +1,4 @@
-"""Request logs in SQL: ingest, listing, and the dashboard's aggregates."""
+"""Request logs in SQL: ingest with rollups, listing, dashboards, retention."""
 
 from __future__ import annotations
 
@@ -6,29 +6,39 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from analytics.adapters.sqlalchemy.dashboard import DashboardReader
 from analytics.adapters.sqlalchemy.engine import read_transaction, write_transaction
 from analytics.adapters.sqlalchemy.listing import list_logs
 from analytics.adapters.sqlalchemy.mapping import from_epoch_us, log_row, to_epoch_us
-from analytics.adapters.sqlalchemy.sources import RawSource, Scope
-from analytics.adapters.sqlalchemy.tables import request_logs
+from analytics.adapters.sqlalchemy.plan import effective_bounds, series_source, totals_source
+from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
+from analytics.adapters.sqlalchemy.rollups import rollups_of
+from analytics.adapters.sqlalchemy.sources import Scope
+from analytics.adapters.sqlalchemy.tables import owner_spans, request_logs
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog, StoredLog
+from analytics.domain.stats import RequestStats
+
+DEFAULT_DELETE_BATCH = 5_000
 
 
 class SqlAlchemyLogRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._rollups = RollupWriter(engine)
 
     def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
+        """Store the raw rows and add them to the rollups, in one transaction."""
         if not logs:
             return 0
         rows = [log_row(owner_id, log) for log in logs]
+        rollups = rollups_of(owner_id, rows)
         with write_transaction(self._engine) as connection:
             connection.execute(sa.insert(request_logs), rows)
+            self._rollups.write(connection, rollups)
         return len(rows)
 
     def list(self, owner_id: str, log_filter: LogFilter, page: LogPage) -> list[StoredLog]:
@@ -36,26 +46,55 @@ class SqlAlchemyLogRepository:
             return list_logs(connection, owner_id, log_filter, page)
 
     def time_span(self, owner_id: str) -> tuple[datetime, datetime] | None:
-        statement = sa.select(
-            sa.func.min(request_logs.c.created_us), sa.func.max(request_logs.c.created_us)
-        ).where(request_logs.c.owner_id == owner_id)
+        """The oldest and newest log the owner sent, including ones retention deleted since."""
         with read_transaction(self._engine) as connection:
-            first, last = connection.execute(statement).one()
-        if first is None:
-            return None
-        return from_epoch_us(first), from_epoch_us(last)
+            span = _span(connection, owner_id)
+        return None if span is None else (from_epoch_us(span[0]), from_epoch_us(span[1]))
 
     def dashboard_data(self, owner_id: str, query: DashboardQuery) -> DashboardData:
         if query.granularity is None:
             raise ValueError("the query's granularity must be resolved first")
+        scope = Scope(owner_id, query.endpoint, query.method)
         time_range = query.time_range
-        source = RawSource(
-            Scope(owner_id, query.endpoint, query.method),
-            start_us=None if time_range.start is None else to_epoch_us(time_range.start),
-            end_us=None if time_range.end is None else to_epoch_us(time_range.end),
-        )
         with read_transaction(self._engine) as connection:
-            return DashboardReader(connection).read(source, source, query.granularity, query.top)
+            span = _span(connection, owner_id)
+            if span is None:
+                return _no_data()
+            start, end = effective_bounds(
+                None if time_range.start is None else to_epoch_us(time_range.start),
+                None if time_range.end is None else to_epoch_us(time_range.end),
+                *span,
+            )
+            return DashboardReader(connection).read(
+                totals_source(scope, start, end),
+                series_source(scope, start, end, query.granularity),
+                query.granularity,
+                query.top,
+            )
+
+    def delete_older_than(self, cutoff: datetime, batch_size: int = DEFAULT_DELETE_BATCH) -> int:
+        """Delete raw logs created before `cutoff`, every owner's; rollups stay.
+
+        Deletes in transactions of at most `batch_size` rows, so ingest never waits long
+        behind retention. Returns how many rows were deleted.
+        """
+        cutoff_us = to_epoch_us(cutoff)
+        with read_transaction(self._engine) as connection:
+            owners = (
+                connection.execute(
+                    sa.select(owner_spans.c.owner_id).where(owner_spans.c.first_us < cutoff_us)
+                )
+                .scalars()
+                .all()
+            )
+        deleted = 0
+        for owner_id in owners:
+            while True:
+                count = self._delete_batch(owner_id, cutoff_us, batch_size)
+                deleted += count
+                if count < batch_size:
+                    break
+        return deleted
 
     def is_available(self) -> bool:
         try:
@@ -64,3 +103,37 @@ class SqlAlchemyLogRepository:
         except Exception:  # a health check reports; it never raises
             return False
         return True
+
+    def _delete_batch(self, owner_id: str, cutoff_us: int, batch_size: int) -> int:
+        oldest = (
+            sa.select(request_logs.c.id)
+            .where(request_logs.c.owner_id == owner_id, request_logs.c.created_us < cutoff_us)
+            .order_by(request_logs.c.created_us)
+            .limit(batch_size)
+        )
+        with write_transaction(self._engine) as connection:
+            result = connection.execute(
+                sa.delete(request_logs).where(request_logs.c.id.in_(oldest.scalar_subquery()))
+            )
+        return result.rowcount
+
+
+def _span(connection: Connection, owner_id: str) -> tuple[int, int] | None:
+    row = connection.execute(
+        sa.select(owner_spans.c.first_us, owner_spans.c.last_us).where(
+            owner_spans.c.owner_id == owner_id
+        )
+    ).first()
+    return None if row is None else (row.first_us, row.last_us)
+
+
+def _no_data() -> DashboardData:
+    return DashboardData(
+        overall=RequestStats(),
+        unique_ips=0,
+        method_usage={},
+        status_codes={},
+        endpoints=(),
+        top_ips=(),
+        time_series=(),
+    )

@@ -18,7 +18,9 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, Level, endpoint_key
 from analytics.adapters.sqlalchemy.tables import request_logs as logs
+from analytics.adapters.sqlalchemy.tables import rollup_ips, rollup_latency, rollup_traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,85 @@ class RawSource:
             criteria.append(logs.c.endpoint == self.scope.endpoint)
         if self.scope.method is not None:
             criteria.append(logs.c.method == self.scope.method)
+        return criteria
+
+
+@dataclass(frozen=True, slots=True)
+class RollupSource:
+    """The rollups of a scope at one level, buckets starting in [start_us, end_us).
+
+    The caller picks bounds on bucket edges (or open), so whole buckets are in or out.
+    """
+
+    scope: Scope
+    level: Level
+    start_us: int | None = None
+    end_us: int | None = None
+
+    def traffic(self) -> Sequence[sa.Select]:
+        table = rollup_traffic
+        statement = sa.select(
+            table.c.bucket_us.label("t"),
+            table.c.endpoint,
+            table.c.method,
+            table.c.status_code,
+            table.c.requests,
+            table.c.sum_us,
+            table.c.min_us,
+            table.c.max_us,
+        ).where(*self._criteria(table))
+        if self.scope.endpoint is not None:
+            statement = statement.where(table.c.endpoint_key == endpoint_key(self.scope.endpoint))
+        return [statement]
+
+    def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
+        table = rollup_latency
+        if endpoints is None:
+            return [
+                sa.select(
+                    table.c.bucket_us.label("t"),
+                    sa.literal_column("''", sa.Text).label("endpoint"),
+                    table.c.latency_bucket,
+                    table.c.requests,
+                ).where(*self._criteria(table), table.c.endpoint_key == self._endpoint_key())
+            ]
+        # Only the endpoint digests are stored here: name each row's endpoint from its digest.
+        names = {endpoint_key(endpoint): endpoint for endpoint in endpoints}
+        if self.scope.endpoint is not None:
+            names = {key: name for key, name in names.items() if name == self.scope.endpoint}
+        if not names:
+            return []
+        endpoint = sa.case(
+            *((table.c.endpoint_key == key, sa.literal(name)) for key, name in names.items())
+        )
+        return [
+            sa.select(
+                table.c.bucket_us.label("t"),
+                endpoint.label("endpoint"),
+                table.c.latency_bucket,
+                table.c.requests,
+            ).where(*self._criteria(table), table.c.endpoint_key.in_(list(names)))
+        ]
+
+    def ips(self) -> Sequence[sa.Select]:
+        table = rollup_ips
+        return [
+            sa.select(table.c.ip, table.c.requests).where(
+                *self._criteria(table), table.c.endpoint_key == self._endpoint_key()
+            )
+        ]
+
+    def _endpoint_key(self) -> bytes:
+        return ANY_ENDPOINT if self.scope.endpoint is None else endpoint_key(self.scope.endpoint)
+
+    def _criteria(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        criteria = [table.c.owner_id == self.scope.owner_id, table.c.level == int(self.level)]
+        if self.start_us is not None:
+            criteria.append(table.c.bucket_us >= self.start_us)
+        if self.end_us is not None:
+            criteria.append(table.c.bucket_us < self.end_us)
+        if self.scope.method is not None:
+            criteria.append(table.c.method == self.scope.method)
         return criteria
 
 

@@ -51,3 +51,64 @@ sa.Index(
     request_logs.c.created_us,
     request_logs.c.id,
 )
+
+# ---- rollups (docs/storage.md, "Rollups") ----------------------------------------------------
+# Logs pre-aggregated at ingest, in the same transaction, per owner x level x time bucket. Levels
+# are hour, day and all time (bucket 0). Endpoints are keyed by a 16-byte BLAKE2b digest
+# (`endpoint_key`): fixed-size keys stay small and within PostgreSQL's B-tree entry limit for
+# any endpoint text. In `rollup_latency` and `rollup_ips` the empty key (ANY_ENDPOINT) holds the
+# sum over all endpoints, which unfiltered dashboards read instead of every endpoint's rows.
+_ENDPOINT_KEY = sa.LargeBinary(16)
+
+rollup_traffic = sa.Table(
+    "rollup_traffic",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("bucket_us", sa.BigInteger, primary_key=True),
+    sa.Column("endpoint_key", _ENDPOINT_KEY, primary_key=True),
+    sa.Column("method", sa.String(16), primary_key=True),
+    sa.Column("status_code", sa.SmallInteger, primary_key=True),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("sum_us", sa.BigInteger, nullable=False),
+    sa.Column("min_us", sa.BigInteger, nullable=False),
+    sa.Column("max_us", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+rollup_latency = sa.Table(
+    "rollup_latency",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    # Endpoint before time: one endpoint's (or ANY_ENDPOINT's) buckets are one key range.
+    sa.Column("endpoint_key", _ENDPOINT_KEY, primary_key=True),
+    sa.Column("bucket_us", sa.BigInteger, primary_key=True),
+    sa.Column("method", sa.String(16), primary_key=True),
+    sa.Column("latency_bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+rollup_ips = sa.Table(
+    "rollup_ips",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("endpoint_key", _ENDPOINT_KEY, primary_key=True),
+    sa.Column("bucket_us", sa.BigInteger, primary_key=True),
+    sa.Column("method", sa.String(16), primary_key=True),
+    sa.Column("ip", sa.String(64), primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The oldest and newest created_us an owner ever sent (kept when retention deletes raw rows).
+owner_spans = sa.Table(
+    "owner_spans",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("first_us", sa.BigInteger, nullable=False),
+    sa.Column("last_us", sa.BigInteger, nullable=False),
+)

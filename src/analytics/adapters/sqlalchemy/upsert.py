@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 
 def upsert(
-    engine: Engine,
+    bind: Engine | Connection,
     table: sa.Table,
     key_columns: Sequence[str],
     replace_columns: Sequence[str] = (),
@@ -24,7 +24,7 @@ def upsert(
     `replace_columns` take the new value, `add_columns` the sum of old and new,
     `min_columns`/`max_columns` the smaller/larger of the two.
     """
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
     new = statement.excluded
     # Two-argument min()/max() are SQLite's scalar functions; PostgreSQL calls them LEAST/GREATEST.

@@ -1,0 +1,206 @@
+"""Rollups: kept in the ingest transaction, read instead of raw rows, kept by retention."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import event
+
+from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
+from analytics.adapters.sqlalchemy.mapping import log_row
+from analytics.adapters.sqlalchemy.schema import _alembic_config, upgrade_schema
+from analytics.adapters.sqlalchemy.tables import request_logs, rollup_traffic
+from analytics.domain.dashboard import DashboardQuery
+from analytics.domain.log_filter import LogFilter, LogPage
+from analytics.domain.logs import RequestLog
+from analytics.domain.metrics import compute_dashboard_data
+from analytics.domain.time import Granularity, TimeRange
+from tests.contract.backends import (
+    BACKEND_NAMES,
+    migrated_engine,
+    postgres_schema_url,
+    require_postgres_url,
+)
+
+SQL_BACKENDS = [
+    pytest.param(name, marks=[pytest.mark.postgres] if name == "postgresql" else [])
+    for name in BACKEND_NAMES
+    if name != "memory"
+]
+START = datetime(2024, 3, 28, 21, 17, 3, tzinfo=UTC)
+
+
+def traffic(count: int, seed: int = 0) -> list[RequestLog]:
+    """Logs spread over about five days, varied in every dimension a dashboard groups by."""
+    return [
+        RequestLog(
+            created_at=START + timedelta(seconds=(i * 7919 + seed * 104729) % 450_000),
+            method=("GET", "GET", "POST", "DELETE")[i % 4],
+            endpoint=f"/api/{('users', 'orders', 'items', 'ünïcode')[(i * 7) % 4]}",
+            ip=None if i % 9 == 0 else f"10.0.{i % 3}.{(i * 13) % 17}",
+            process_time_us=(i * 7727) % 2_000_000,
+            status_code=(200, 200, 201, 404, 500)[i % 5],
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        with migrated_engine(f"sqlite:///{tmp_path / 'rollups.db'}") as opened:
+            yield opened
+    else:
+        with postgres_schema_url(require_postgres_url()) as url, migrated_engine(url) as opened:
+            yield opened
+
+
+def queries() -> list[DashboardQuery]:
+    hour_aligned = TimeRange(datetime(2024, 3, 29, tzinfo=UTC), datetime(2024, 4, 1, 5, tzinfo=UTC))
+    return [
+        DashboardQuery(granularity=granularity)
+        for granularity in (Granularity.HOUR, Granularity.DAY, Granularity.WEEK, Granularity.MONTH)
+    ] + [
+        DashboardQuery(granularity=Granularity.DAY, time_range=hour_aligned, top=3),
+        DashboardQuery(
+            granularity=Granularity.HOUR, time_range=hour_aligned, endpoint="/api/ünïcode"
+        ),
+        DashboardQuery(granularity=Granularity.DAY, method="POST", top=2),
+    ]
+
+
+def test_whole_hour_dashboards_need_no_raw_rows(engine: sa.Engine) -> None:
+    """Retention deletes every raw row; dashboards over whole hours do not change."""
+    repository = SqlAlchemyLogRepository(engine)
+    logs = traffic(3000)
+    for start in range(0, len(logs), 500):
+        repository.add_many("owner", logs[start : start + 500])
+
+    deleted = repository.delete_older_than(datetime(2100, 1, 1, tzinfo=UTC), batch_size=700)
+
+    assert deleted == len(logs)
+    assert repository.list("owner", LogFilter(), LogPage()) == []
+    for query in queries():
+        assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
+    span = (min(log.created_at for log in logs), max(log.created_at for log in logs))
+    assert repository.time_span("owner") == span
+
+
+def test_retention_deletes_only_older_raw_rows_of_every_owner(engine: sa.Engine) -> None:
+    repository = SqlAlchemyLogRepository(engine)
+    logs = traffic(400)
+    repository.add_many("owner-a", logs)
+    repository.add_many("owner-b", logs[:100])
+    cutoff = START + timedelta(days=2)
+
+    deleted = repository.delete_older_than(cutoff, batch_size=25)
+
+    older = [log for log in logs if log.created_at < cutoff]
+    assert deleted == len(older) + sum(log.created_at < cutoff for log in logs[:100])
+    kept = repository.list("owner-a", LogFilter(), LogPage(limit=1000))
+    assert sorted(row.log.created_at for row in kept) == sorted(
+        log.created_at for log in logs if log.created_at >= cutoff
+    )
+    assert repository.delete_older_than(cutoff, batch_size=25) == 0
+    all_time = DashboardQuery(granularity=Granularity.DAY)
+    assert repository.dashboard_data("owner-a", all_time) == compute_dashboard_data(logs, all_time)
+
+
+def test_a_failure_while_updating_rollups_leaves_no_raw_row_behind(engine: sa.Engine) -> None:
+    repository = SqlAlchemyLogRepository(engine)
+    before = traffic(50)
+    repository.add_many("owner", before)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def fail_on_rollups(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "rollup_ips" in statement:
+            raise RuntimeError("injected failure after the raw insert and two rollup tables")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        repository.add_many("owner", traffic(50, seed=1))
+    event.remove(engine, "before_cursor_execute", fail_on_rollups)
+
+    stored = repository.list("owner", LogFilter(), LogPage(limit=1000))
+    assert len(stored) == len(before)
+    query = DashboardQuery(granularity=Granularity.DAY)
+    assert repository.dashboard_data("owner", query) == compute_dashboard_data(before, query)
+
+
+def test_rollup_rows_stay_few_however_many_logs_arrive(engine: sa.Engine) -> None:
+    """The all-time level holds one row per endpoint x method x status, not per log."""
+    repository = SqlAlchemyLogRepository(engine)
+    logs = traffic(2000)
+    repository.add_many("owner", logs)
+    repository.add_many("owner", logs)
+    distinct = {(log.endpoint, log.method, log.status_code) for log in logs}
+    with engine.connect() as connection:
+        all_time_rows = connection.execute(
+            sa.select(sa.func.count()).where(
+                rollup_traffic.c.owner_id == "owner", rollup_traffic.c.level == 3
+            )
+        ).scalar_one()
+    assert all_time_rows == len(distinct)
+
+
+def test_upgrading_a_database_with_logs_backfills_the_rollups(tmp_path: Path) -> None:
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0001")
+        logs = traffic(700)
+        with engine.begin() as connection:  # as the schema-0001 adapter stored them
+            connection.execute(sa.insert(request_logs), [log_row("owner", log) for log in logs])
+
+        upgrade_schema(engine)
+
+        repository = SqlAlchemyLogRepository(engine)
+        for query in queries():
+            assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
+        assert repository.time_span("owner") is not None
+    finally:
+        engine.dispose()
+
+
+def ingest_from_child(url: str, seed: int, start: object) -> None:
+    engine = create_database_engine(url)
+    try:
+        repository = SqlAlchemyLogRepository(engine)
+        logs = traffic(1200, seed=seed)
+        start.wait()  # type: ignore[attr-defined]
+        for first in range(0, len(logs), 100):
+            repository.add_many("owner", logs[first : first + 100])
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_processes_ingesting_into_one_postgres_agree_with_the_raw_rows() -> None:
+    """Concurrent upserts of the same rollup rows lose nothing and count nothing twice."""
+    with postgres_schema_url(require_postgres_url()) as url, migrated_engine(url) as engine:
+        context = multiprocessing.get_context("spawn")
+        start = context.Barrier(3)
+        children = [
+            context.Process(target=ingest_from_child, args=(url, seed, start)) for seed in range(3)
+        ]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join(timeout=180)
+            if child.is_alive():
+                child.kill()
+                child.join()
+        assert [child.exitcode for child in children] == [0, 0, 0]
+
+        repository = SqlAlchemyLogRepository(engine)
+        stored = [row.log for row in repository.list("owner", LogFilter(), LogPage(limit=5000))]
+        assert len(stored) == 3 * 1200
+        for query in queries():
+            assert repository.dashboard_data("owner", query) == compute_dashboard_data(
+                stored, query
+            )
