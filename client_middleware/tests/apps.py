@@ -82,7 +82,23 @@ def route_zoo() -> FastAPI:
 def behaviour_app(release_background: threading.Event | None = None) -> FastAPI:
     """Statuses, raised exceptions, streaming and a background task."""
     app = FastAPI()
+    add_behaviour_routes(app, release_background)
+    return app
 
+
+def every_route_app() -> FastAPI:
+    """`route_zoo` and the behaviour routes together: what the end-to-end test drives."""
+    app = route_zoo()
+    add_behaviour_routes(app)
+
+    @app.get("/health")
+    async def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def add_behaviour_routes(app: FastAPI, release_background: threading.Event | None = None) -> None:
     @app.get("/ok")
     async def ok() -> dict[str, bool]:
         return {"ok": True}
@@ -121,5 +137,3 @@ def behaviour_app(release_background: threading.Event | None = None) -> FastAPI:
     async def whoami(request: Request) -> dict[str, str]:
         request.state.consumer = request.headers.get("x-client", "")
         return {"client": request.state.consumer}
-
-    return app

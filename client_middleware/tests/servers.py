@@ -106,14 +106,16 @@ def uvicorn_process(
             process.stdout.close()
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes] | None = None, probe: str = "/"
+) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
             raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
         try:
-            httpx.get(url + "/", timeout=1)
+            httpx.get(url + probe, timeout=1)
             return
         except httpx.TransportError:
             time.sleep(0.05)
