@@ -53,13 +53,20 @@ def main() -> None:
     results: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     with contextlib.ExitStack() as stack:
         collector_port = free_port()
-        stack.enter_context(uvicorn_process("bench.middleware_app:collector_app", collector_port, {}))
+        stack.enter_context(
+            uvicorn_process("bench.middleware_app:collector_app", collector_port, {})
+        )
         ports = {}
         for variant in VARIANTS:
             ports[variant] = free_port()
-            env = {"BENCH_VARIANT": variant, "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}"}
+            env = {
+                "BENCH_VARIANT": variant,
+                "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}",
+            }
             stack.enter_context(
-                uvicorn_process("bench.middleware_app:create_app", ports[variant], env, factory=True)
+                uvicorn_process(
+                    "bench.middleware_app:create_app", ports[variant], env, factory=True
+                )
             )
         for variant in VARIANTS:  # warm-up, not measured
             run_wrk(wrk, ports[variant], arguments.warmup, arguments.connections)
