@@ -15,7 +15,12 @@ from sqlalchemy import event
 from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
 from analytics.adapters.sqlalchemy.mapping import log_row
 from analytics.adapters.sqlalchemy.schema import _alembic_config, upgrade_schema
-from analytics.adapters.sqlalchemy.tables import request_logs, rollup_traffic
+from analytics.adapters.sqlalchemy.tables import (
+    request_logs,
+    rollup_ips,
+    rollup_latency,
+    rollup_traffic,
+)
 from analytics.domain.dashboard import DashboardQuery
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog
@@ -163,6 +168,27 @@ def test_upgrading_a_database_with_logs_backfills_the_rollups(tmp_path: Path) ->
         for query in queries():
             assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
         assert repository.time_span("owner") is not None
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_rollups_without_method_sums_adds_them(tmp_path: Path) -> None:
+    """A database whose rollups were written before revision 0003 summed over methods."""
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "0002")
+        logs = traffic(500)
+        SqlAlchemyLogRepository(engine).add_many("owner", logs)
+        with engine.begin() as connection:
+            for table in (rollup_latency, rollup_ips):
+                connection.execute(sa.delete(table).where(table.c.method == ""))
+
+        upgrade_schema(engine)
+
+        repository = SqlAlchemyLogRepository(engine)
+        for query in queries():
+            assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
     finally:
         engine.dispose()
 

@@ -67,7 +67,7 @@ class DashboardReader:
         overall = RequestStats()
         methods: dict[str, int] = {}
         statuses: dict[int, int] = {}
-        for row in self._connection.execute(statement):
+        for row in self._connection.execute(statement).all():
             requests = int(row.requests)
             is_error = row.status_code >= ERROR_STATUS_FROM
             overall.merge(_stats(requests, requests if is_error else 0, row))
@@ -80,7 +80,7 @@ class DashboardReader:
         statement = sa.select(rows.c.latency_bucket, sa.func.sum(rows.c.requests)).group_by(
             rows.c.latency_bucket
         )
-        return {bucket: int(n) for bucket, n in self._connection.execute(statement)}
+        return {bucket: int(n) for bucket, n in self._connection.execute(statement).all()}
 
     def _endpoints(self, source: Source, top: int) -> tuple[EndpointStats, ...]:
         rows = _union(source.traffic())
@@ -93,45 +93,50 @@ class DashboardReader:
         )
         ranked = {
             row.endpoint: _stats(int(row.requests), int(row.errors), row)
-            for row in self._connection.execute(statement)
+            for row in self._connection.execute(statement).all()
         }
         if ranked:
             latency = _union(source.latency(list(ranked)))
             histograms = sa.select(
                 latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
             ).group_by(latency.c.endpoint, latency.c.latency_bucket)
-            for endpoint, bucket, n in self._connection.execute(histograms):
+            for endpoint, bucket, n in self._connection.execute(histograms).all():
                 ranked[endpoint].histogram[bucket] = int(n)
         return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
 
     def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
         rows = _union(source.ips())
-        requests = sa.func.sum(rows.c.requests).label("requests")
-        ranked = (
-            sa.select(rows.c.ip, requests)
+        per_ip = (
+            sa.select(rows.c.ip, sa.func.sum(rows.c.requests).label("requests"))
             .group_by(rows.c.ip)
-            .order_by(sa.desc("requests"), self._code_point_order(rows.c.ip))
-            .limit(top)
+            .subquery()
         )
-        top_ips = tuple(IpCount(ip, int(n)) for ip, n in self._connection.execute(ranked))
-        distinct = sa.select(sa.func.count(sa.distinct(rows.c.ip)))
-        return top_ips, int(self._connection.execute(distinct).scalar_one())
+        # One pass: the top rows, each carrying the number of distinct IPs.
+        ranked = (
+            sa.select(per_ip.c.ip, per_ip.c.requests, sa.func.count().over().label("unique"))
+            .order_by(per_ip.c.requests.desc(), self._code_point_order(per_ip.c.ip))
+            .limit(max(top, 1))
+        )
+        result = self._connection.execute(ranked).all()
+        top_ips = tuple(IpCount(row.ip, int(row.requests)) for row in result[:top])
+        return top_ips, int(result[0].unique) if result else 0
 
     def _time_series(self, source: Source, granularity: Granularity) -> tuple[BucketStats, ...]:
         by_bucket: dict[datetime, RequestStats] = {}
+        starts = _BucketStarts(granularity)
         traffic = _union(source.traffic())
         bucket = _bucket_start(traffic.c.t, granularity).label("bucket")
         statement = sa.select(bucket, *_traffic_sums(traffic, count_errors=True)).group_by(bucket)
-        for row in self._connection.execute(statement):
+        for row in self._connection.execute(statement).all():
             stats = _stats(int(row.requests), int(row.errors), row)
-            _merge_into(by_bucket, granularity, row.bucket, stats)
+            by_bucket.setdefault(starts[row.bucket], RequestStats()).merge(stats)
         latency = _union(source.latency())
         bucket = _bucket_start(latency.c.t, granularity).label("bucket")
         statement = sa.select(
             bucket, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
         ).group_by(bucket, latency.c.latency_bucket)
-        for start_us, latency_bucket, n in self._connection.execute(statement):
-            histogram = by_bucket[granularity.bucket_start(from_epoch_us(start_us))].histogram
+        for start_us, latency_bucket, n in self._connection.execute(statement).all():
+            histogram = by_bucket[starts[start_us]].histogram
             histogram[latency_bucket] = histogram.get(latency_bucket, 0) + int(n)
         return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
 
@@ -181,11 +186,13 @@ def _bucket_start(t: sa.ColumnElement[int], granularity: Granularity) -> sa.Colu
     return t - (shifted % width + width) % width
 
 
-def _merge_into(
-    by_bucket: dict[datetime, RequestStats],
-    granularity: Granularity,
-    start_us: int,
-    stats: RequestStats,
-) -> None:
-    start = granularity.bucket_start(from_epoch_us(start_us))
-    by_bucket.setdefault(start, RequestStats()).merge(stats)
+class _BucketStarts(dict[int, datetime]):
+    """The series bucket of a time SQL grouped by (for months: a day), converted once each."""
+
+    def __init__(self, granularity: Granularity) -> None:
+        super().__init__()
+        self._granularity = granularity
+
+    def __missing__(self, start_us: int) -> datetime:
+        start = self[start_us] = self._granularity.bucket_start(from_epoch_us(start_us))
+        return start

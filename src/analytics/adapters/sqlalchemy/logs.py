@@ -8,10 +8,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from analytics.adapters.sqlalchemy.bulk import bulk_insert
 from analytics.adapters.sqlalchemy.dashboard import DashboardReader
 from analytics.adapters.sqlalchemy.engine import read_transaction, write_transaction
 from analytics.adapters.sqlalchemy.listing import list_logs
-from analytics.adapters.sqlalchemy.mapping import from_epoch_us, log_row, to_epoch_us
+from analytics.adapters.sqlalchemy.mapping import (
+    LOG_COLUMNS,
+    from_epoch_us,
+    log_values,
+    to_epoch_us,
+)
 from analytics.adapters.sqlalchemy.plan import effective_bounds, series_source, totals_source
 from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
 from analytics.adapters.sqlalchemy.rollups import rollups_of
@@ -28,16 +34,17 @@ DEFAULT_DELETE_BATCH = 5_000
 class SqlAlchemyLogRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._insert_logs = bulk_insert(engine, request_logs, LOG_COLUMNS)
         self._rollups = RollupWriter(engine)
 
     def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
         """Store the raw rows and add them to the rollups, in one transaction."""
         if not logs:
             return 0
-        rows = [log_row(owner_id, log) for log in logs]
+        rows = [log_values(owner_id, log) for log in logs]
         rollups = rollups_of(owner_id, rows)
         with write_transaction(self._engine) as connection:
-            connection.execute(sa.insert(request_logs), rows)
+            self._insert_logs.execute(connection, rows)
             self._rollups.write(connection, rollups)
         return len(rows)
 

@@ -23,20 +23,42 @@ def from_epoch_us(epoch_us: int) -> datetime:
     return EPOCH + timedelta(microseconds=epoch_us)
 
 
+# The columns a new request_logs row is inserted with, in the order of `log_values`.
+LOG_COLUMNS = (
+    "owner_id",
+    "created_us",
+    "method",
+    "endpoint",
+    "ip",
+    "status_code",
+    "process_time_us",
+    "latency_bucket",
+    "path",
+    "user_agent",
+    "consumer",
+)
+
+
+def log_values(owner_id: str, log: RequestLog) -> tuple[Any, ...]:
+    """A new request_logs row, in LOG_COLUMNS order."""
+    return (
+        owner_id,
+        to_epoch_us(log.created_at),
+        log.method,
+        log.endpoint,
+        log.ip,
+        log.status_code,
+        log.process_time_us,
+        latency_bucket(log.process_time_us),
+        log.path,
+        log.user_agent,
+        log.consumer,
+    )
+
+
 def log_row(owner_id: str, log: RequestLog) -> dict[str, Any]:
-    return {
-        "owner_id": owner_id,
-        "created_us": to_epoch_us(log.created_at),
-        "method": log.method,
-        "endpoint": log.endpoint,
-        "ip": log.ip,
-        "status_code": log.status_code,
-        "process_time_us": log.process_time_us,
-        "latency_bucket": latency_bucket(log.process_time_us),
-        "path": log.path,
-        "user_agent": log.user_agent,
-        "consumer": log.consumer,
-    }
+    """A new request_logs row, by column name."""
+    return dict(zip(LOG_COLUMNS, log_values(owner_id, log), strict=True))
 
 
 def stored_log(row: Mapping[str, Any]) -> StoredLog:

@@ -18,7 +18,14 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, Level, endpoint_key
+from analytics.adapters.sqlalchemy.rollups import (
+    ANY_ENDPOINT,
+    ANY_METHOD,
+    IP_ANY_METHOD_LEVELS,
+    LATENCY_ANY_METHOD_LEVELS,
+    Level,
+    endpoint_key,
+)
 from analytics.adapters.sqlalchemy.tables import request_logs as logs
 from analytics.adapters.sqlalchemy.tables import rollup_ips, rollup_latency, rollup_traffic
 
@@ -132,7 +139,10 @@ class RollupSource:
                     sa.literal_column("''", sa.Text).label("endpoint"),
                     table.c.latency_bucket,
                     table.c.requests,
-                ).where(*self._criteria(table), table.c.endpoint_key == self._endpoint_key())
+                ).where(
+                    *self._criteria(table, LATENCY_ANY_METHOD_LEVELS),
+                    table.c.endpoint_key == self._endpoint_key(),
+                )
             ]
         # Only the endpoint digests are stored here: name each row's endpoint from its digest.
         names = {endpoint_key(endpoint): endpoint for endpoint in endpoints}
@@ -156,14 +166,19 @@ class RollupSource:
         table = rollup_ips
         return [
             sa.select(table.c.ip, table.c.requests).where(
-                *self._criteria(table), table.c.endpoint_key == self._endpoint_key()
+                *self._criteria(table, IP_ANY_METHOD_LEVELS),
+                table.c.endpoint_key == self._endpoint_key(),
             )
         ]
 
     def _endpoint_key(self) -> bytes:
         return ANY_ENDPOINT if self.scope.endpoint is None else endpoint_key(self.scope.endpoint)
 
-    def _criteria(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    def _criteria(
+        self, table: sa.Table, any_method_levels: frozenset[Level] = frozenset()
+    ) -> list[sa.ColumnElement[bool]]:
+        """Owner, level, buckets and method. `any_method_levels`: where the table's
+        ANY_ENDPOINT rows are also summed over methods (rows of method ANY_METHOD)."""
         criteria = [table.c.owner_id == self.scope.owner_id, table.c.level == int(self.level)]
         if self.start_us is not None:
             criteria.append(table.c.bucket_us >= self.start_us)
@@ -171,6 +186,10 @@ class RollupSource:
             criteria.append(table.c.bucket_us < self.end_us)
         if self.scope.method is not None:
             criteria.append(table.c.method == self.scope.method)
+        elif self.scope.endpoint is None and self.level in any_method_levels:
+            criteria.append(table.c.method == ANY_METHOD)
+        elif any_method_levels:
+            criteria.append(table.c.method != ANY_METHOD)  # never count a log twice
         return criteria
 
 

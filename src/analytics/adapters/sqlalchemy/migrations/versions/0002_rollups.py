@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
-from analytics.adapters.sqlalchemy.rollups import rollups_of
+from analytics.adapters.sqlalchemy.rollups import AGGREGATED_COLUMNS, rollups_of
 from analytics.adapters.sqlalchemy.tables import request_logs
 
 revision: str = "0002"
@@ -88,34 +88,18 @@ def downgrade() -> None:
 
 def _backfill(connection: sa.Connection) -> None:
     writer = RollupWriter(connection)
-    columns = [request_logs.c[name] for name in _AGGREGATED_COLUMNS]
+    columns = [request_logs.c[name] for name in AGGREGATED_COLUMNS]
     after_id = 0
     while True:
-        rows = (
-            connection.execute(
-                sa.select(request_logs.c.id, *columns)
-                .where(request_logs.c.id > after_id)
-                .order_by(request_logs.c.id)
-                .limit(_BACKFILL_CHUNK)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows:
+        chunk = connection.execute(
+            sa.select(request_logs.c.id, *columns)
+            .where(request_logs.c.id > after_id)
+            .order_by(request_logs.c.id)
+            .limit(_BACKFILL_CHUNK)
+        ).all()
+        if not chunk:
             return
-        after_id = rows[-1]["id"]
-        by_owner = sorted(rows, key=lambda row: row["owner_id"])
-        for owner_id, owned in groupby(by_owner, key=lambda row: row["owner_id"]):
-            writer.write(connection, rollups_of(owner_id, list(owned)))
-
-
-_AGGREGATED_COLUMNS = (
-    "owner_id",
-    "created_us",
-    "method",
-    "endpoint",
-    "ip",
-    "status_code",
-    "process_time_us",
-    "latency_bucket",
-)
+        after_id = chunk[-1][0]
+        rows = sorted((tuple(row[1:]) for row in chunk), key=lambda row: row[0])
+        for owner_id, owned in groupby(rows, key=lambda row: row[0]):
+            writer.write(connection, rollups_of(owner_id, owned))
