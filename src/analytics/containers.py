@@ -21,6 +21,7 @@ from analytics.adapters.sqlalchemy import (
     upgrade_schema,
 )
 from analytics.adapters.system import Sha256KeyHasher, SystemClock
+from analytics.application.access import IssueIngestKey, RevokeKey
 from analytics.application.build_dashboard import BuildDashboard
 from analytics.application.check_health import CheckHealth
 from analytics.application.ingest_logs import IngestLogs
@@ -106,6 +107,8 @@ class Container(containers.DeclarativeContainer):
         GenerateKey, keys=key_repository, hasher=key_hasher, clock=clock
     )
     authenticate_key = providers.Factory(AuthenticateKey, keys=key_repository, hasher=key_hasher)
+    issue_ingest_key = providers.Factory(IssueIngestKey, generate=generate_key)
+    revoke_key = providers.Factory(RevokeKey, keys=key_repository)
     ingest_logs = providers.Factory(IngestLogs, logs=log_repository)
     list_raw_logs = providers.Factory(ListRawLogs, logs=log_repository)
     build_dashboard = providers.Factory(BuildDashboard, logs=log_repository, clock=clock)

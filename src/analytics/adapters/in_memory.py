@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from analytics.domain.dashboard import DashboardData, DashboardQuery
@@ -21,12 +22,26 @@ from analytics.domain.metrics import compute_dashboard_data
 class InMemoryKeyRepository:
     def __init__(self) -> None:
         self._keys: dict[str, ApiKey] = {}
+        self._lock = threading.Lock()
 
     def add(self, key: ApiKey) -> None:
-        self._keys[key.key_id] = key
+        with self._lock:
+            self._keys[key.key_id] = key
 
     def get(self, key_id: str) -> ApiKey | None:
         return self._keys.get(key_id)
+
+    def revoke(self, key_id: str) -> None:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is not None:
+                self._keys[key_id] = replace(key, revoked=True)
+
+    def revoke_owned_by(self, owner_id: str) -> None:
+        with self._lock:
+            for key_id, key in self._keys.items():
+                if key.owner_id == owner_id:
+                    self._keys[key_id] = replace(key, revoked=True)
 
 
 class InMemoryLogRepository:

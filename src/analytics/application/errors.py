@@ -11,5 +11,9 @@ class ReadNotAllowed(DomainError):
     """The key may send logs but not read them (403)."""
 
 
+class KeyNotFound(DomainError):
+    """No key with that id is the caller's to manage (404): another owner's key looks absent."""
+
+
 class StorageUnavailable(DomainError):
     """Storage cannot be reached or is full; the client should retry later (503)."""

@@ -29,6 +29,14 @@ class KeyRepository(Protocol):
 
     def get(self, key_id: str) -> ApiKey | None: ...
 
+    def revoke(self, key_id: str) -> None:
+        """Mark the key revoked (it then never authenticates again); no-op if absent."""
+        ...
+
+    def revoke_owned_by(self, owner_id: str) -> None:
+        """Mark every key whose `owner_id` is `owner_id` revoked."""
+        ...
+
 
 class LogRepository(Protocol):
     """Request logs of many owners; every method reads or writes one owner's logs only.

@@ -29,6 +29,10 @@ class ApiKey:
     def can_read(self) -> bool:
         return self.scope is KeyScope.FULL
 
+    def may_revoke(self, other: ApiKey) -> bool:
+        """A full key may revoke itself and the ingest keys it issued; nothing else."""
+        return self.scope is KeyScope.FULL and other.owner_id == self.owner_id
+
 
 def format_api_key(key_id: str, secret: str) -> str:
     return f"{KEY_PREFIX}_{key_id}_{secret}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from analytics.adapters.sqlalchemy.engine import read_transaction, write_transaction
@@ -34,6 +34,18 @@ class SqlAlchemyKeyRepository:
         )
         with write_transaction(self._engine) as connection:
             connection.execute(statement, [row])
+
+    def revoke(self, key_id: str) -> None:
+        with write_transaction(self._engine) as connection:
+            connection.execute(
+                update(api_keys).where(api_keys.c.key_id == key_id).values(revoked=True)
+            )
+
+    def revoke_owned_by(self, owner_id: str) -> None:
+        with write_transaction(self._engine) as connection:
+            connection.execute(
+                update(api_keys).where(api_keys.c.owner_id == owner_id).values(revoked=True)
+            )
 
     def get(self, key_id: str) -> ApiKey | None:
         with read_transaction(self._engine) as connection:

@@ -20,14 +20,21 @@ from analytics.entrypoints.http import security
 from analytics.entrypoints.http.body_limit import BodySizeLimit
 from analytics.entrypoints.http.errors import install_error_handlers
 from analytics.entrypoints.http.openapi import install_openapi
-from analytics.entrypoints.http.routes import dashboard, keys, meta, raw_logs, tracking
+from analytics.entrypoints.http.routes import (
+    access,
+    dashboard,
+    keys,
+    meta,
+    raw_logs,
+    tracking,
+)
 from analytics.entrypoints.http.ui import router as ui_router
 from analytics.entrypoints.settings import Settings, container_for
 
 logger = logging.getLogger("analytics")
 
 FACTORY = "analytics.entrypoints.http.app:create_app"
-ROUTE_MODULES = (keys, tracking, raw_logs, dashboard, meta)
+ROUTE_MODULES = (keys, access, tracking, raw_logs, dashboard, meta)
 # The modules whose @inject functions take providers from the container.
 WIRED_MODULES = (security, *ROUTE_MODULES)
 

@@ -17,7 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from analytics.application.errors import ReadNotAllowed, StorageUnavailable, UnknownKey
+from analytics.application.errors import (
+    KeyNotFound,
+    ReadNotAllowed,
+    StorageUnavailable,
+    UnknownKey,
+)
 from analytics.domain.errors import DomainError, InvalidQuery
 from analytics.entrypoints.http.schemas.errors import ErrorMessage, ValidationErrors
 
@@ -26,6 +31,7 @@ logger = logging.getLogger("analytics.http")
 STATUS_OF_ERROR: dict[type[DomainError], int] = {
     UnknownKey: 401,
     ReadNotAllowed: 403,
+    KeyNotFound: 404,
     InvalidQuery: 422,
     StorageUnavailable: 503,
 }
