@@ -95,8 +95,9 @@ class DashboardReader:
             row.endpoint: _stats(int(row.requests), int(row.errors), row)
             for row in self._connection.execute(statement).all()
         }
-        if ranked:
-            latency = _union(source.latency(list(ranked)))
+        selects = source.latency(list(ranked)) if ranked else []
+        if selects:
+            latency = _union(selects)
             histograms = sa.select(
                 latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
             ).group_by(latency.c.endpoint, latency.c.latency_bucket)
