@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from analytics.adapters.sqlalchemy import (
     SqlAlchemyKeyRepository,
@@ -137,6 +138,43 @@ def bulk_load(database: Database, logs: Iterator[RequestLog]) -> tuple[int, floa
     finally:
         engine.dispose()
     return stored, elapsed
+
+
+@contextlib.contextmanager
+def fresh_database_url(kind: str, directory: Path, name: str) -> Iterator[str]:
+    """An empty database: a new SQLite file in `directory`, or a new schema in the
+    PostgreSQL at $ANALYTICS_BENCH_POSTGRES_URL (dropped afterwards)."""
+    if kind == "sqlite":
+        path = directory / f"{name}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for leftover in directory.glob(f"{name}.db*"):
+                leftover.unlink()
+        return
+    base = os.environ[POSTGRES_VARIABLE]
+    schema = f"bench_{name}_{os.getpid()}".replace("-", "_").lower()
+    with psycopg.connect(libpq_url(base), autocommit=True) as admin:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in base else "?"
+    try:
+        # Every connection, the server's included, finds only this schema's tables.
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(libpq_url(base), autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL's libpq form (without the `+psycopg` driver name)."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
+
+def storage_kinds() -> list[str]:
+    """SQLite always; PostgreSQL too when $ANALYTICS_BENCH_POSTGRES_URL names one."""
+    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_VARIABLE) else ["sqlite"]
 
 
 def free_port() -> int:

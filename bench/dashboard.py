@@ -23,28 +23,35 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 from common import (
     DATA_END,
+    Database,
     TrafficModel,
     bulk_load,
+    fresh_database_url,
+    libpq_url,
     median_ms,
     prepared_database,
     print_table,
     serving,
+    storage_kinds,
 )
 
 # The seed answered /dashboard with one GROUP BY query per part, over every raw row.
+_ERRORS = "sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END)"
 NAIVE_QUERIES = (
     # summary
-    "SELECT count(*), avg(process_time_us), sum(status_code >= 400), count(DISTINCT ip)"
+    "SELECT count(*), avg(process_time_us), " + _ERRORS + ", count(DISTINCT ip)"
     " FROM request_logs WHERE owner_id = :owner",
     # method usage
     "SELECT method, count(*) FROM request_logs WHERE owner_id = :owner GROUP BY method",
     # endpoint stats
     "SELECT endpoint, method, count(*), avg(process_time_us), min(process_time_us),"
-    " max(process_time_us), sum(status_code >= 400) FROM request_logs"
+    " max(process_time_us), " + _ERRORS + " FROM request_logs"
     " WHERE owner_id = :owner GROUP BY endpoint, method ORDER BY count(*) DESC",
     # status codes
     "SELECT status_code, count(*) FROM request_logs WHERE owner_id = :owner GROUP BY status_code",
@@ -53,7 +60,7 @@ NAIVE_QUERIES = (
     " ORDER BY count(*) DESC LIMIT 10",
     # per-day series
     "SELECT created_us / 86400000000, count(*), avg(process_time_us),"
-    " sum(status_code >= 400) FROM request_logs WHERE owner_id = :owner"
+    " " + _ERRORS + " FROM request_logs WHERE owner_id = :owner"
     " GROUP BY created_us / 86400000000",
 )
 
@@ -70,24 +77,25 @@ class SizeResult:
 
 def main() -> None:
     arguments = parse_arguments()
-    results = []
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as directory:
-        for size in arguments.sizes:
-            result = measure(Path(directory) / f"dashboard-{size}.db", size, arguments.runs)
-            results.append(result)
-            print(
-                f"{size:,} logs: loaded in {result.load_s:.1f} s, dashboard "
-                f"{result.all_time_ms:.1f} ms (24 h: {result.last_day_ms:.1f} ms), "
-                f"naive {result.naive_ms:.1f} ms",
-                flush=True,
-            )
-            for leftover in Path(directory).glob(f"dashboard-{size}.db*"):
-                leftover.unlink()
-    report(results)
+        for kind in storage_kinds():
+            results = []
+            for size in arguments.sizes:
+                with fresh_database_url(kind, Path(directory), f"dashboard-{size}") as url:
+                    result = measure(url, size, arguments.runs)
+                results.append(result)
+                print(
+                    f"{kind}, {size:,} logs: loaded in {result.load_s:.1f} s, dashboard "
+                    f"{result.all_time_ms:.1f} ms (24 h: {result.last_day_ms:.1f} ms), "
+                    f"naive {result.naive_ms:.1f} ms",
+                    flush=True,
+                )
+            print(f"\n{kind}:")
+            report(results)
 
 
-def measure(path: Path, size: int, runs: int) -> SizeResult:
-    database = prepared_database(f"sqlite:///{path}")
+def measure(url: str, size: int, runs: int) -> SizeResult:
+    database = prepared_database(url)
     stored, load_s = bulk_load(database, TrafficModel().logs(size))
     assert stored == size, (stored, size)
     last_day = {
@@ -103,7 +111,7 @@ def measure(path: Path, size: int, runs: int) -> SizeResult:
         all_time_ms = time_dashboard(client, {}, runs)
         last_day_ms = time_dashboard(client, last_day, runs)
         peak_rss = server.peak_rss_mib()
-    naive_ms = time_naive(path, database.owner_id, max(1, runs // 2))
+    naive_ms = time_naive(database, max(1, runs // 2))
     return SizeResult(size, load_s, all_time_ms, last_day_ms, naive_ms, peak_rss)
 
 
@@ -118,20 +126,29 @@ def time_dashboard(client: httpx.Client, params: dict[str, str], runs: int) -> f
     return median_ms(durations)
 
 
-def time_naive(path: Path, owner_id: str, runs: int) -> float:
-    connection = sqlite3.connect(path)
+def time_naive(database: Database, runs: int) -> float:
+    """The naive queries' median time, straight through the database's own driver."""
+    if database.url.startswith("sqlite"):
+        connection: Any = sqlite3.connect(database.url.removeprefix("sqlite:///"))
+        queries = NAIVE_QUERIES
+    else:
+        connection = psycopg.connect(libpq_url(database.url), autocommit=True)
+        queries = tuple(q.replace(":owner", "%(owner)s") for q in NAIVE_QUERIES)
     try:
-        for query in NAIVE_QUERIES:  # warm-up: the page cache, like the dashboard's
-            connection.execute(query, {"owner": owner_id}).fetchall()
+        run_all(connection, queries, database.owner_id)  # warm-up, like the dashboard's
         durations = []
         for _ in range(runs):
             began = time.perf_counter()
-            for query in NAIVE_QUERIES:
-                connection.execute(query, {"owner": owner_id}).fetchall()
+            run_all(connection, queries, database.owner_id)
             durations.append(time.perf_counter() - began)
     finally:
         connection.close()
     return median_ms(durations)
+
+
+def run_all(connection: Any, queries: tuple[str, ...], owner_id: str) -> None:
+    for query in queries:
+        connection.execute(query, {"owner": owner_id}).fetchall()
 
 
 def report(results: list[SizeResult]) -> None:

@@ -28,13 +28,17 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
 from common import (
     BATCH_SIZE,
     Database,
     TrafficModel,
     batches,
+    fresh_database_url,
+    libpq_url,
     prepared_database,
     serving,
+    storage_kinds,
 )
 
 from analytics.domain.latency import latency_bucket
@@ -61,23 +65,40 @@ def main() -> None:
     log_batches = list(batches(iter(logs)))
     bodies = [orjson.dumps({"logs": [_track_body(log) for log in batch]}) for batch in log_batches]
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as directory:
-        database = prepared_database(f"sqlite:///{Path(directory) / 'served.db'}")
-        totals, elapsed, peak_rss = send_for(
-            database, bodies, arguments.senders, arguments.duration
-        )
-        http_rate = totals.accepted / elapsed
-        raw_ddl = raw_table_ddl(Path(directory) / "served.db")
-        rows = [_raw_row(database.owner_id, log) for log in logs]
+        for kind in storage_kinds():
+            with fresh_database_url(kind, Path(directory), "ingest") as url:
+                measure(kind, url, Path(directory), logs, bodies, arguments)
+
+
+def measure(
+    kind: str,
+    url: str,
+    directory: Path,
+    logs: list[RequestLog],
+    bodies: list[bytes],
+    arguments: argparse.Namespace,
+) -> None:
+    database = prepared_database(url)
+    totals, elapsed, peak_rss = send_for(database, bodies, arguments.senders, arguments.duration)
+    http_rate = totals.accepted / elapsed
+    rows = [_raw_row(database.owner_id, log) for log in logs]
+    # As many rows as the server took (so the tables end up alike), at most as long.
+    total = max(totals.accepted, len(rows))
+    if kind == "sqlite":
         plain_rate = plain_insert_rate(
-            Path(directory) / "plain.db",
-            raw_ddl,
+            directory / "plain.db",
+            raw_table_ddl(Path(url.removeprefix("sqlite:///"))),
             rows,
-            max(totals.accepted, len(rows)),
+            total,
             arguments.duration,
         )
+    else:
+        plain_rate = plain_postgres_insert_rate(url, rows, total, arguments.duration)
     latencies = sorted(totals.latencies_s)
     print()
-    print(f"senders: {arguments.senders}, duration: {elapsed:.1f} s, batch: {BATCH_SIZE} logs")
+    print(
+        f"{kind}: senders: {arguments.senders}, duration: {elapsed:.1f} s, batch: {BATCH_SIZE} logs"
+    )
     print(
         f"HTTP ingest: {totals.accepted:,} logs accepted, {http_rate:,.0f} logs/s, "
         f"failed requests: {totals.failures}"
@@ -88,7 +109,7 @@ def main() -> None:
             f"p99 {_quantile(latencies, 0.99) * 1000:.1f} ms ({len(latencies)} requests)"
         )
     print(f"server peak RSS: {peak_rss:.0f} MiB")
-    print(f"plain sqlite3 executemany: {plain_rate:,.0f} logs/s")
+    print(f"plain {kind} executemany: {plain_rate:,.0f} logs/s")
     ratio = http_rate / plain_rate
     print(f"HTTP / plain: {ratio:.2f} (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
 
@@ -188,6 +209,33 @@ def plain_insert_rate(
         elapsed = time.perf_counter() - began
     finally:
         connection.close()
+    return inserted / elapsed
+
+
+def plain_postgres_insert_rate(
+    url: str, rows: list[dict[str, object]], total: int, max_s: float
+) -> float:
+    """Like `plain_insert_rate`, into a copy of the raw table (LIKE ... INCLUDING ALL: the
+    same columns, defaults and indexes) in the benchmark's own schema."""
+    with psycopg.connect(libpq_url(url)) as connection:
+        connection.execute(f"CREATE TABLE plain_logs (LIKE {RAW_TABLE} INCLUDING ALL)")
+        connection.commit()
+        columns = list(rows[0])
+        sql = (
+            f"INSERT INTO plain_logs ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        )
+        tuples = [tuple(row[name] for name in columns) for row in rows]
+        chunks = [tuples[i : i + BATCH_SIZE] for i in range(0, len(tuples), BATCH_SIZE)]
+        inserted = 0
+        began = time.perf_counter()
+        while inserted < total and time.perf_counter() - began < max_s:
+            chunk = chunks[(inserted // BATCH_SIZE) % len(chunks)]
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, chunk)
+            connection.commit()
+            inserted += len(chunk)
+        elapsed = time.perf_counter() - began
     return inserted / elapsed
 
 
