@@ -7,8 +7,8 @@ HTTP for all time and for the data's last 24 hours (median of several runs after
 On the same file, time the naive approach, the seed's separate GROUP BY queries over the raw
 table, with sqlite3 directly.
 
-    uv run python bench/dashboard.py                          # 10k, 100k, 1M: a few minutes
-    uv run python bench/dashboard.py --sizes 10k,100k,1M,10M  # 10M adds ~1 h of loading
+    uv run python bench/dashboard.py                          # 10k, 100k, 1M: ~4 min
+    uv run python bench/dashboard.py --sizes 10k,100k,1M,10M  # 10M adds ~20 min of loading
 
 Targets (issue 4): time at the largest size <= 2 x time at 10k; >= 100 x faster than the
 naive queries at 10 M. Not a test: prints a table and exits.
