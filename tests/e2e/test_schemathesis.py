@@ -7,6 +7,7 @@ The app runs in process on process memory; schemathesis calls it through its ASG
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from analytics.entrypoints.http.app import create_app
+from analytics.entrypoints.http.app import WIRED_MODULES, create_app
 from tests.e2e.conftest import container_for, settings_for
 
 MAX_EXAMPLES = 25  # per operation and key; bounded so the whole module stays well under 60 s
@@ -35,8 +36,20 @@ APP = _app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def wired() -> Iterator[None]:
+    """Wire APP's container for this module's tests.
+
+    Wiring patches the route modules themselves, so any app built by a test that ran since
+    import (and unwired when it stopped) has taken them away from APP.
+    """
+    APP.state.container.wire(modules=list(WIRED_MODULES))
+    yield
+    APP.state.container.unwire()
+
+
 @pytest.fixture(scope="module")
-def full_key() -> str:
+def full_key(wired: None) -> str:
     with TestClient(APP) as client:
         response = client.post("/generate_key")
     assert response.status_code == 201, response.text
