@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 from analytics.adapters.in_memory import InMemoryKeyRepository, InMemoryLogRepository
 from analytics.adapters.sqlalchemy import (
     SqlAlchemyKeyRepository,
+    SqlAlchemyLogEraser,
     SqlAlchemyLogRepository,
+    SqlAlchemyRetention,
     create_database_engine,
     upgrade_schema,
 )
@@ -24,6 +26,8 @@ from analytics.adapters.system import Sha256KeyHasher, SystemClock
 from analytics.application.access import IssueIngestKey, RevokeKey
 from analytics.application.build_dashboard import BuildDashboard
 from analytics.application.check_health import CheckHealth
+from analytics.application.delete_raw_logs import DeleteRawLogs
+from analytics.application.expire_old_data import ExpireOldData
 from analytics.application.ingest_logs import IngestLogs
 from analytics.application.keys import AuthenticateKey, GenerateKey
 from analytics.application.list_raw_logs import ListRawLogs
@@ -87,6 +91,16 @@ class Container(containers.DeclarativeContainer):
     )
     # The log repository also answers "is storage reachable?" (the StorageHealth port).
     storage_health = log_repository
+    # Deleting logs with their rollups, retention and batch-id expiry: in memory, the log
+    # repository itself; in SQL, modules of their own on the same engine.
+    sql_log_eraser = providers.ThreadSafeSingleton(SqlAlchemyLogEraser, engine)
+    sql_retention = providers.ThreadSafeSingleton(SqlAlchemyRetention, engine)
+    log_eraser = providers.Selector(
+        storage, memory=memory_logs, sqlite=sql_log_eraser, postgresql=sql_log_eraser
+    )
+    retention = providers.Selector(
+        storage, memory=memory_logs, sqlite=sql_retention, postgresql=sql_retention
+    )
 
     # Called once at start-up: apply the migrations (SQL) before the first request.
     prepare_storage = providers.Selector(
@@ -109,10 +123,14 @@ class Container(containers.DeclarativeContainer):
     authenticate_key = providers.Factory(AuthenticateKey, keys=key_repository, hasher=key_hasher)
     issue_ingest_key = providers.Factory(IssueIngestKey, generate=generate_key)
     revoke_key = providers.Factory(RevokeKey, keys=key_repository)
-    ingest_logs = providers.Factory(IngestLogs, logs=log_repository)
+    ingest_logs = providers.Factory(IngestLogs, logs=log_repository, clock=clock)
     list_raw_logs = providers.Factory(ListRawLogs, logs=log_repository)
     build_dashboard = providers.Factory(BuildDashboard, logs=log_repository, clock=clock)
     check_health = providers.Factory(CheckHealth, storage=storage_health)
+    delete_raw_logs = providers.Factory(DeleteRawLogs, logs=log_eraser)
+    expire_old_data = providers.Factory(
+        ExpireOldData, logs=retention, batch_ids=retention, clock=clock
+    )
 
 
 def start_storage(container: Container) -> None:

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from analytics.adapters.in_memory import InMemoryKeyRepository, InMemoryLogRepository
 from analytics.adapters.sqlalchemy import (
     SqlAlchemyKeyRepository,
+    SqlAlchemyLogEraser,
     SqlAlchemyLogRepository,
+    SqlAlchemyRetention,
     create_database_engine,
     upgrade_schema,
 )
@@ -38,6 +40,8 @@ class Backend:
     logs: Any  # LogRepository & StorageHealth
     keys: Any  # KeyRepository
     engine: sa.Engine | None = None
+    expiry: Any = None  # RawLogRetention & BatchIdExpiry
+    eraser: Any = None  # LogEraser
 
 
 def new_owner() -> str:
@@ -94,7 +98,8 @@ def migrated_engine(url: str) -> Iterator[sa.Engine]:
 def open_backend(name: str, directory: Path) -> Iterator[Backend]:
     """A fresh, empty backend of kind `name`."""
     if name == "memory":
-        yield Backend(name, InMemoryLogRepository(), InMemoryKeyRepository())
+        logs = InMemoryLogRepository()
+        yield Backend(name, logs, InMemoryKeyRepository(), expiry=logs, eraser=logs)
     elif name == "sqlite":
         with migrated_engine(f"sqlite:///{directory / 'analytics.db'}") as engine:
             yield _sql_backend(name, engine)
@@ -106,4 +111,11 @@ def open_backend(name: str, directory: Path) -> Iterator[Backend]:
 
 
 def _sql_backend(name: str, engine: sa.Engine) -> Backend:
-    return Backend(name, SqlAlchemyLogRepository(engine), SqlAlchemyKeyRepository(engine), engine)
+    return Backend(
+        name,
+        SqlAlchemyLogRepository(engine),
+        SqlAlchemyKeyRepository(engine),
+        engine,
+        expiry=SqlAlchemyRetention(engine),
+        eraser=SqlAlchemyLogEraser(engine),
+    )

@@ -104,3 +104,32 @@ def test_time_span_equals_the_oldest_and_newest_log(
     moments = [log.created_at for log in logs]
     expected = (min(moments), max(moments)) if moments else None
     assert shared_backend.logs.time_span(owner) == expected
+
+
+@EXAMPLES
+@given(
+    batches=st.lists(log_sets, min_size=1, max_size=3),
+    deletions=st.lists(log_filters, min_size=1, max_size=2),
+    queries=st.lists(dashboard_queries, min_size=1, max_size=3),
+)
+def test_dashboard_data_after_deletes_equals_the_pure_calculators_of_what_remains(
+    shared_backend: Backend,
+    batches: list[list[RequestLog]],
+    deletions: list[LogFilter],
+    queries: list[DashboardQuery],
+) -> None:
+    owner = new_owner()
+    remaining = [log for batch in batches for log in batch]
+    for batch in batches:
+        shared_backend.logs.add_many(owner, batch)
+    for log_filter in deletions:
+        expected_count = sum(1 for log in remaining if log_filter.matches(log))
+        assert shared_backend.eraser.delete_matching(owner, log_filter) == expected_count
+        remaining = [log for log in remaining if not log_filter.matches(log)]
+    for query in queries:
+        assert shared_backend.logs.dashboard_data(owner, query) == compute_dashboard_data(
+            remaining, query
+        )
+    moments = [log.created_at for log in remaining]
+    expected_span = (min(moments), max(moments)) if moments else None
+    assert shared_backend.logs.time_span(owner) == expected_span

@@ -11,7 +11,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from uuid import UUID
 
+from analytics.domain.batches import BatchReceipt
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.keys import ApiKey
 from analytics.domain.log_filter import LogFilter, LogPage, newest_first
@@ -45,13 +47,26 @@ class InMemoryKeyRepository:
 
 
 class InMemoryLogRepository:
+    """Logs per owner. Retention moves old logs out of the listing into `_retired`, where
+    dashboards still count them, as the SQL adapters' rollups do."""
+
     def __init__(self) -> None:
         self._logs: dict[str, list[StoredLog]] = {}
+        self._retired: dict[str, list[StoredLog]] = {}
+        # (owner, batch id) -> (logs stored, when received)
+        self._batches: dict[tuple[str, UUID], tuple[int, datetime]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
+    def add_many(
+        self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
+    ) -> int:
         with self._lock:
+            if receipt is not None:
+                earlier = self._batches.get((owner_id, receipt.batch_id))
+                if earlier is not None:
+                    return earlier[0]
+                self._batches[(owner_id, receipt.batch_id)] = (len(logs), receipt.received_at)
             stored = [StoredLog(next(self._ids), log) for log in logs]
             self._logs.setdefault(owner_id, []).extend(stored)
         return len(stored)
@@ -67,11 +82,42 @@ class InMemoryLogRepository:
         return list(itertools.islice(matching, page.offset, page.offset + page.limit))
 
     def time_span(self, owner_id: str) -> tuple[datetime, datetime] | None:
-        moments = [row.log.created_at for row in self._owned(owner_id)]
+        moments = [log.created_at for log in self._counted(owner_id)]
         return (min(moments), max(moments)) if moments else None
 
     def dashboard_data(self, owner_id: str, query: DashboardQuery) -> DashboardData:
-        return compute_dashboard_data((row.log for row in self._owned(owner_id)), query)
+        return compute_dashboard_data(self._counted(owner_id), query)
+
+    def delete_matching(self, owner_id: str, log_filter: LogFilter) -> int:
+        with self._lock:
+            rows = self._logs.get(owner_id, [])
+            kept = [row for row in rows if not log_filter.matches(row.log)]
+            self._logs[owner_id] = kept
+            return len(rows) - len(kept)
+
+    def owners_with_logs_before(self, cutoff: datetime) -> list[str]:
+        with self._lock:
+            return [
+                owner_id
+                for owner_id, rows in self._logs.items()
+                if any(row.log.created_at < cutoff for row in rows)
+            ]
+
+    def delete_owner_logs_before(self, owner_id: str, cutoff: datetime, limit: int) -> int:
+        with self._lock:
+            rows = self._logs.get(owner_id, [])
+            old = sorted((row for row in rows if row.log.created_at < cutoff), key=newest_first)
+            retired = {row.id for row in old[:limit]}
+            self._logs[owner_id] = [row for row in rows if row.id not in retired]
+            self._retired.setdefault(owner_id, []).extend(old[:limit])
+            return len(retired)
+
+    def forget_batch_ids_before(self, cutoff: datetime, limit: int) -> int:
+        with self._lock:
+            expired = [key for key, (_, received) in self._batches.items() if received < cutoff]
+            for key in expired[:limit]:
+                del self._batches[key]
+            return len(expired[:limit])
 
     def is_available(self) -> bool:
         return True
@@ -79,3 +125,9 @@ class InMemoryLogRepository:
     def _owned(self, owner_id: str) -> list[StoredLog]:
         with self._lock:
             return list(self._logs.get(owner_id, ()))
+
+    def _counted(self, owner_id: str) -> list[RequestLog]:
+        """The logs dashboards count: listed ones and those retention took off the list."""
+        with self._lock:
+            rows = [*self._retired.get(owner_id, ()), *self._logs.get(owner_id, ())]
+        return [row.log for row in rows]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from analytics.domain.batches import BatchReceipt
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.keys import ApiKey
 from analytics.domain.log_filter import LogFilter, LogPage
@@ -44,8 +45,16 @@ class LogRepository(Protocol):
     Adapters raise `StorageUnavailable` when the storage cannot be reached.
     """
 
-    def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
-        """Store all of `logs` or none of them; return how many were stored."""
+    def add_many(
+        self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
+    ) -> int:
+        """Store all of `logs` or none of them; return how many were stored.
+
+        With a `receipt`, its batch id is recorded in the same transaction as the logs. If
+        the owner's batch with that id is already stored (and its id not yet forgotten),
+        nothing is stored and the count stored the first time is returned: a retried batch
+        is answered as the first one was. Concurrent batches with one id store once.
+        """
         ...
 
     def list(self, owner_id: str, log_filter: LogFilter, page: LogPage) -> list[StoredLog]:
@@ -67,4 +76,30 @@ class LogRepository(Protocol):
 class StorageHealth(Protocol):
     def is_available(self) -> bool:
         """True when storage answers a trivial query now."""
+        ...
+
+
+class LogEraser(Protocol):
+    def delete_matching(self, owner_id: str, log_filter: LogFilter) -> int:
+        """Delete the owner's logs that `log_filter` matches, and take them out of every
+        aggregate, so dashboards afterwards describe the remaining logs; return how many."""
+        ...
+
+
+class RawLogRetention(Protocol):
+    """Deleting old raw logs; what dashboards aggregate from them stays."""
+
+    def owners_with_logs_before(self, cutoff: datetime) -> list[str]:
+        """Owners who may have raw logs created before `cutoff`."""
+        ...
+
+    def delete_owner_logs_before(self, owner_id: str, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` of the owner's oldest raw logs created before `cutoff`, in
+        one transaction; return how many."""
+        ...
+
+
+class BatchIdExpiry(Protocol):
+    def forget_batch_ids_before(self, cutoff: datetime, limit: int) -> int:
+        """Forget up to `limit` batch ids received before `cutoff`; return how many."""
         ...

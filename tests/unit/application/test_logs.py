@@ -28,8 +28,11 @@ def key(key_id: str, scope: KeyScope = KeyScope.FULL, owner_id: str | None = Non
 def test_ingested_logs_are_listed_for_their_owner_only() -> None:
     logs = InMemoryLogRepository()
     alice, bob = key("alice"), key("bob")
-    assert IngestLogs(logs).execute(alice, [request_log(), request_log(endpoint="/x")]) == 2
-    IngestLogs(logs).execute(bob, [request_log(endpoint="/bob")])
+    assert (
+        IngestLogs(logs, FixedClock()).execute(alice, [request_log(), request_log(endpoint="/x")])
+        == 2
+    )
+    IngestLogs(logs, FixedClock()).execute(bob, [request_log(endpoint="/bob")])
     listed = ListRawLogs(logs).execute(alice, LogFilter(), LogPage())
     assert sorted(row.log.endpoint for row in listed) == ["/api/users", "/x"]
 
@@ -38,7 +41,7 @@ def test_an_ingest_key_stores_under_its_owner_but_may_not_read() -> None:
     logs = InMemoryLogRepository()
     owner = key("owner")
     ingest = key("ingest", KeyScope.INGEST, owner_id="owner")
-    IngestLogs(logs).execute(ingest, [request_log()])
+    IngestLogs(logs, FixedClock()).execute(ingest, [request_log()])
     assert len(ListRawLogs(logs).execute(owner, LogFilter(), LogPage())) == 1
     with pytest.raises(ReadNotAllowed):
         ListRawLogs(logs).execute(ingest, LogFilter(), LogPage())
@@ -62,7 +65,9 @@ def test_the_default_granularity_follows_the_range_or_else_the_data(
 ) -> None:
     logs = InMemoryLogRepository()
     owner = key("owner")
-    IngestLogs(logs).execute(owner, [request_log(), request_log(created_at=T0 + span)])
+    IngestLogs(logs, FixedClock()).execute(
+        owner, [request_log(), request_log(created_at=T0 + span)]
+    )
     dashboard = BuildDashboard(logs, FixedClock()).execute(owner, DashboardQuery(time_range))
     assert dashboard.granularity is expected
 

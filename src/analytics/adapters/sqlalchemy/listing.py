@@ -14,7 +14,8 @@ from analytics.domain.logs import StoredLog
 def list_logs(
     connection: Connection, owner_id: str, log_filter: LogFilter, page: LogPage
 ) -> list[StoredLog]:
-    statement = sa.select(logs).where(logs.c.owner_id == owner_id, *_criteria(log_filter))
+    criteria = log_filter_criteria(log_filter)
+    statement = sa.select(logs).where(logs.c.owner_id == owner_id, *criteria)
     if page.before_id is not None:
         anchor = connection.execute(
             sa.select(logs.c.created_us, logs.c.id).where(
@@ -35,7 +36,7 @@ def list_logs(
     return [stored_log(row) for row in connection.execute(statement).mappings()]
 
 
-def _criteria(log_filter: LogFilter) -> list[sa.ColumnElement[bool]]:
+def log_filter_criteria(log_filter: LogFilter) -> list[sa.ColumnElement[bool]]:
     criteria: list[sa.ColumnElement[bool]] = []
     time_range = log_filter.time_range
     if time_range.start is not None:

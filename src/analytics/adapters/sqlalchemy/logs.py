@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from analytics.adapters.sqlalchemy.batch_ids import claim_batch_id
 from analytics.adapters.sqlalchemy.bulk import bulk_insert
 from analytics.adapters.sqlalchemy.dashboard import DashboardReader
 from analytics.adapters.sqlalchemy.engine import read_transaction, write_transaction
@@ -23,6 +24,7 @@ from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
 from analytics.adapters.sqlalchemy.rollups import rollups_of
 from analytics.adapters.sqlalchemy.sources import Scope
 from analytics.adapters.sqlalchemy.tables import owner_spans, request_logs
+from analytics.domain.batches import BatchReceipt
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog, StoredLog
@@ -37,13 +39,20 @@ class SqlAlchemyLogRepository:
         self._insert_logs = bulk_insert(engine, request_logs, LOG_COLUMNS)
         self._rollups = RollupWriter(engine)
 
-    def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
-        """Store the raw rows and add them to the rollups, in one transaction."""
+    def add_many(
+        self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
+    ) -> int:
+        """Store the raw rows and add them to the rollups, in one transaction (which also
+        records the batch id: a batch already stored is not stored again)."""
         if not logs:
             return 0
         rows = [log_values(owner_id, log) for log in logs]
         rollups = rollups_of(owner_id, rows)
         with write_transaction(self._engine) as connection:
+            if receipt is not None:
+                earlier = claim_batch_id(connection, owner_id, receipt, len(rows))
+                if earlier is not None:
+                    return earlier
             self._insert_logs.execute(connection, rows)
             self._rollups.write(connection, rollups)
         return len(rows)

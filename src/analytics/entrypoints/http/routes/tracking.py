@@ -99,7 +99,8 @@ def track(
     description=(
         f"`logs` holds at most {MAX_BATCH_SIZE} logs (more: 413). If any log is invalid, "
         "nothing is stored and the 422 names its index and field, e.g. "
-        '`["body", "logs", 3, "status_code"]`.'
+        '`["body", "logs", 3, "status_code"]`. A batch sent again with the same `batch_id` '
+        "(a retry) is answered like the first time and not stored twice."
     ),
     openapi_extra=_json_body(TrackBatch),
     responses=INGEST_ERRORS,
@@ -117,4 +118,4 @@ def track_batch(
             batch.dropped,
             batch.batch_id,
         )
-    return Accepted(accepted=ingest.execute(key, batch.to_request_logs()))
+    return Accepted(accepted=ingest.execute(key, batch.to_request_logs(), batch.batch_id))

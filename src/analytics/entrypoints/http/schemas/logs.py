@@ -76,7 +76,11 @@ class TrackBatch(BaseModel):
     )
     batch_id: UUID | None = Field(
         None,
-        description="A UUID the client middleware gives each batch; a retry sends the same one.",
+        description=(
+            "A UUID the client middleware gives each batch; a retry sends the same one. A "
+            "batch whose id this key's owner sent in the last 24 hours is not stored again: "
+            "it is answered with the first one's `accepted`."
+        ),
     )
     dropped: int | None = Field(
         None,
