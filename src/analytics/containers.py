@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
 from analytics.adapters.in_memory import InMemoryKeyRepository, InMemoryLogRepository
+from analytics.adapters.rate_limits import InProcessTokenBuckets, SystemMonotonicClock
 from analytics.adapters.sqlalchemy import (
     SqlAlchemyKeyRepository,
     SqlAlchemyLogEraser,
@@ -31,6 +32,7 @@ from analytics.application.expire_old_data import ExpireOldData
 from analytics.application.ingest_logs import IngestLogs
 from analytics.application.keys import AuthenticateKey, GenerateKey
 from analytics.application.list_raw_logs import ListRawLogs
+from analytics.application.rate_limits import LimitRate
 
 MEMORY = "memory"
 SQLITE = "sqlite"
@@ -131,6 +133,11 @@ class Container(containers.DeclarativeContainer):
     expire_old_data = providers.Factory(
         ExpireOldData, logs=retention, batch_ids=retention, clock=clock
     )
+
+    # Rate limits count in this process's memory (see adapters/rate_limits.py).
+    monotonic_clock = providers.ThreadSafeSingleton(SystemMonotonicClock)
+    token_buckets = providers.ThreadSafeSingleton(InProcessTokenBuckets)
+    limit_rate = providers.Factory(LimitRate, buckets=token_buckets, clock=monotonic_clock)
 
 
 def start_storage(container: Container) -> None:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +78,13 @@ def stop(server: RunningServer) -> int:
 
 
 @contextmanager
-def serving(database_url: str, log_path: Path, *extra_args: str) -> Iterator[RunningServer]:
-    """`analytics serve` on a free port until the block ends (stopped even if it fails)."""
+def serving(
+    database_url: str, log_path: Path, *extra_args: str, environment: Mapping[str, str] = {}
+) -> Iterator[RunningServer]:
+    """`analytics serve` on a free port until the block ends (stopped even if it fails).
+
+    `environment` adds variables (e.g. ANALYTICS_* settings) to a clean environment.
+    """
     port = free_port()
     command = [
         *analytics_command(),
@@ -94,7 +99,7 @@ def serving(database_url: str, log_path: Path, *extra_args: str) -> Iterator[Run
     ]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=clean_environment()
+            command, stdout=log, stderr=subprocess.STDOUT, env=clean_environment(**environment)
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
     try:

@@ -17,3 +17,11 @@ class KeyNotFound(DomainError):
 
 class StorageUnavailable(DomainError):
     """Storage cannot be reached or is full; the client should retry later (503)."""
+
+
+class RateLimited(DomainError):
+    """The caller sent more requests than its rate limit allows (429)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -11,6 +11,7 @@ from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.keys import ApiKey
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog, StoredLog
+from analytics.domain.rate_limit import Admission, TokenBucket
 
 
 class Clock(Protocol):
@@ -76,6 +77,26 @@ class LogRepository(Protocol):
 class StorageHealth(Protocol):
     def is_available(self) -> bool:
         """True when storage answers a trivial query now."""
+        ...
+
+
+class MonotonicClock(Protocol):
+    def seconds(self) -> float:
+        """Seconds since an arbitrary start; never goes back (for measuring intervals)."""
+        ...
+
+
+class TokenBuckets(Protocol):
+    """Where rate-limit buckets live, by subject (see domain.rate_limit)."""
+
+    def update(
+        self, subject: Hashable, change: Callable[[TokenBucket | None], Admission]
+    ) -> Admission:
+        """Replace the subject's bucket by `change(bucket)`'s, atomically; return the outcome.
+
+        A subject without a bucket is given None; a store may forget buckets that are full
+        again (`full_at` passed), since None means exactly that.
+        """
         ...
 
 

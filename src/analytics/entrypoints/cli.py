@@ -75,6 +75,9 @@ def serve(host: str, port: int, workers: int, database_url: str | None, log_leve
         workers=workers,
         log_level=log_level,
         log_config=_log_config(log_level),
+        # The app reads forwarded headers itself, and only from ANALYTICS_TRUSTED_PROXIES;
+        # uvicorn's default would believe them from any local process.
+        proxy_headers=False,
     )
 
 

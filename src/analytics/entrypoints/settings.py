@@ -3,15 +3,23 @@ and the container they configure."""
 
 from __future__ import annotations
 
-from typing import Any
+import ipaddress
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.containers import Container
 
 DEFAULT_DATABASE_URL = "sqlite:///./analytics.db"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+# Generous: far above what a busy app's middleware sends (a batch a second per process, or
+# one /track per request for the seed middleware); they stop runaway or hostile clients.
+DEFAULT_INGEST_RATE_PER_SECOND = 1000.0
+DEFAULT_INGEST_RATE_BURST = 2000
+DEFAULT_KEY_RATE_PER_MINUTE = 30.0
+DEFAULT_KEY_RATE_BURST = 60
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
 
 
 class Settings(BaseSettings):
@@ -32,6 +40,74 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest request body accepted, in bytes; larger ones get 413.",
     )
+
+    ingest_rate_per_second: float = Field(
+        DEFAULT_INGEST_RATE_PER_SECOND,
+        ge=0,
+        description=(
+            "Requests one key may send to /track and /track/batch per second, sustained, per "
+            "server process; 0 turns the limit off. Over it: 429 with Retry-After."
+        ),
+    )
+    ingest_rate_burst: int = Field(
+        DEFAULT_INGEST_RATE_BURST,
+        ge=1,
+        description="Requests one key may send to /track and /track/batch at once.",
+    )
+    key_rate_per_minute: float = Field(
+        DEFAULT_KEY_RATE_PER_MINUTE,
+        ge=0,
+        description=(
+            "Keys one client IP may request (POST /generate_key, POST /keys/ingest) per "
+            "minute, sustained, per server process; 0 turns the limit off."
+        ),
+    )
+    key_rate_burst: int = Field(
+        DEFAULT_KEY_RATE_BURST,
+        ge=1,
+        description="Keys one client IP may request at once.",
+    )
+    request_timeout_seconds: float = Field(
+        DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        gt=0,
+        description=(
+            "A request not answered within this many seconds, reading its body included, "
+            "gets 503 with Retry-After."
+        ),
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        [],
+        description=(
+            "Origins whose web pages may call the API (comma-separated, `*` for any); "
+            "empty: no CORS headers, browsers allow same-origin calls only."
+        ),
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        [],
+        description=(
+            "Addresses or networks (comma-separated, e.g. `10.0.0.0/8`) of reverse proxies "
+            "whose X-Forwarded-For and X-Forwarded-Proto are believed; empty: the client "
+            "IP is the connection's peer."
+        ),
+    )
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
     @field_validator("admin_token", mode="before")
     @classmethod

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from analytics import SERVICE_NAME, __version__
 from analytics.containers import Container, start_storage
-from analytics.entrypoints.http import security
+from analytics.entrypoints.http import rate_limits, security
 from analytics.entrypoints.http.body_limit import BodySizeLimit
-from analytics.entrypoints.http.errors import install_error_handlers
+from analytics.entrypoints.http.edge import install_edge_middleware
+from analytics.entrypoints.http.errors import RATE_LIMITED, install_error_handlers
 from analytics.entrypoints.http.openapi import install_openapi
 from analytics.entrypoints.http.routes import (
     access,
@@ -36,7 +37,14 @@ logger = logging.getLogger("analytics")
 FACTORY = "analytics.entrypoints.http.app:create_app"
 ROUTE_MODULES = (keys, access, tracking, raw_logs, dashboard, meta)
 # The modules whose @inject functions take providers from the container.
-WIRED_MODULES = (security, *ROUTE_MODULES)
+WIRED_MODULES = (security, rate_limits, *ROUTE_MODULES)
+# Every /track* route counts against its key's ingest limit, before its body is read.
+ROUTER_OPTIONS = {
+    tracking: {
+        "dependencies": [Depends(rate_limits.limit_ingest)],
+        "responses": RATE_LIMITED,
+    }
+}
 
 DESCRIPTION = """
 Self-hostable API-usage analytics. A client middleware in your FastAPI app sends one log
@@ -44,6 +52,10 @@ per request to `/track/batch`; `/dashboard` and `/raw_logs` read them back.
 
 Every call but `/`, `/health` and `/generate_key` needs the `X-API-Key` header.
 Times are in milliseconds; error rates in percent (an error is a status >= 400).
+
+Limits (each an `ANALYTICS_*` setting): ingest per key and key issuance per client IP are
+rate-limited (429 with `Retry-After`), bodies over `ANALYTICS_MAX_BODY_BYTES` get 413, and
+a request not answered within `ANALYTICS_REQUEST_TIMEOUT_SECONDS` gets 503.
 """.strip()
 
 
@@ -62,11 +74,13 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.state.container = container
     app.state.settings = settings
     install_error_handlers(app)
+    app.state.rate_limits = rate_limits.RateLimits.of(settings)
     for module in ROUTE_MODULES:
-        app.include_router(module.router)
+        app.include_router(module.router, **ROUTER_OPTIONS.get(module, {}))
     app.include_router(ui_router)
     install_openapi(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    install_edge_middleware(app, settings)
 
     container.wire(modules=list(WIRED_MODULES))
     if settings.admin_token is None:

@@ -9,6 +9,7 @@ echoing the input back.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from analytics.application.errors import (
     KeyNotFound,
+    RateLimited,
     ReadNotAllowed,
     StorageUnavailable,
     UnknownKey,
@@ -33,6 +35,7 @@ STATUS_OF_ERROR: dict[type[DomainError], int] = {
     ReadNotAllowed: 403,
     KeyNotFound: 404,
     InvalidQuery: 422,
+    RateLimited: 429,
     StorageUnavailable: 503,
 }
 # How long a client should wait before retrying while storage is unavailable, in seconds.
@@ -44,6 +47,11 @@ def status_of(error: DomainError) -> int:
         if kind in STATUS_OF_ERROR:
             return STATUS_OF_ERROR[kind]
     return 400
+
+
+def retry_after(seconds: float) -> int:
+    """Retry-After in whole seconds, never 0 (which would invite an immediate retry)."""
+    return max(1, math.ceil(seconds))
 
 
 def field_errors(errors: Sequence[Any], prefix: tuple[str | int, ...] = ()) -> list[dict]:
@@ -69,6 +77,8 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'APIKey header="X-API-Key"'
+    elif isinstance(error, RateLimited):
+        headers["Retry-After"] = str(retry_after(error.retry_after_s))
     elif status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
         logger.warning("answering 503: %s", error)
@@ -94,6 +104,16 @@ FORBIDDEN = {403: _documented("The key is an ingest-only key: it may send logs, 
 INVALID = {422: _documented("A field or parameter is invalid; `loc` says which.", ValidationErrors)}
 TOO_LARGE = {413: _documented("The body is larger than ANALYTICS_MAX_BODY_BYTES (default 2 MB).")}
 UNAVAILABLE = {
-    503: _documented("Storage cannot be reached; retry after the `Retry-After` seconds.")
+    503: _documented(
+        "Storage cannot be reached or is full, or the request was not answered within "
+        "ANALYTICS_REQUEST_TIMEOUT_SECONDS; retry after the `Retry-After` seconds."
+    )
+}
+RATE_LIMITED = {
+    429: _documented(
+        "Too many requests: over ANALYTICS_INGEST_RATE_PER_SECOND per key (ingest) or "
+        "ANALYTICS_KEY_RATE_PER_MINUTE per client IP (issuing keys); retry after the "
+        "`Retry-After` seconds."
+    )
 }
 READ_ERRORS = {**UNAUTHORIZED, **FORBIDDEN, **INVALID, **TOO_LARGE, **UNAVAILABLE}

@@ -11,7 +11,14 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from analytics.application.access import IssueIngestKey, RevokeKey
 from analytics.containers import Container
 from analytics.domain.keys import ApiKey
-from analytics.entrypoints.http.errors import FORBIDDEN, TOO_LARGE, UNAUTHORIZED, UNAVAILABLE
+from analytics.entrypoints.http.errors import (
+    FORBIDDEN,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+)
+from analytics.entrypoints.http.rate_limits import limit_key_issuance
 from analytics.entrypoints.http.schemas.access import NewIngestKey
 from analytics.entrypoints.http.schemas.errors import ErrorMessage
 from analytics.entrypoints.http.security import current_key
@@ -31,7 +38,8 @@ ACCESS_ERRORS = {**UNAUTHORIZED, **FORBIDDEN, **TOO_LARGE, **UNAVAILABLE}
         "`/track/batch`), which land in the full key's data, but gets 403 on every read: "
         "embed it in an app instead of your full key."
     ),
-    responses=ACCESS_ERRORS,
+    dependencies=[Depends(limit_key_issuance)],
+    responses={**ACCESS_ERRORS, **RATE_LIMITED},
 )
 @inject
 def issue_ingest_key(

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, status
 
 from analytics.application.keys import GenerateKey
 from analytics.containers import Container
-from analytics.entrypoints.http.errors import TOO_LARGE, UNAVAILABLE
+from analytics.entrypoints.http.errors import RATE_LIMITED, TOO_LARGE, UNAVAILABLE
+from analytics.entrypoints.http.rate_limits import limit_key_issuance
 from analytics.entrypoints.http.schemas.errors import ErrorMessage
 from analytics.entrypoints.http.schemas.keys import NewKey
 from analytics.entrypoints.http.security import require_admin
@@ -27,13 +28,15 @@ router = APIRouter(tags=["keys"])
         "a hash. When the server has ANALYTICS_ADMIN_TOKEN, send it as "
         "`Authorization: Bearer <token>`."
     ),
-    dependencies=[Depends(require_admin)],
+    # The rate limit first: it also slows down guessing the admin token.
+    dependencies=[Depends(limit_key_issuance), Depends(require_admin)],
     # The admin token is needed only when the server has one: FastAPI's list of security
     # requirements gets an empty alternative appended, which OpenAPI reads as "optional".
     openapi_extra={"security": [{}]},
     responses={
         401: {"model": ErrorMessage, "description": "The admin token is missing or wrong."},
         **TOO_LARGE,
+        **RATE_LIMITED,
         **UNAVAILABLE,
     },
 )
