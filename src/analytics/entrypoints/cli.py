@@ -25,6 +25,10 @@ from analytics.entrypoints.settings import Settings, container_for
 
 DATABASE_URL_VARIABLE = "ANALYTICS_DATABASE_URL"
 DEMO_REQUESTS = 20_000
+# A new worker answers uvicorn's health pings only once it has imported this package (a few
+# seconds of CPU); on a busy host that outlasts uvicorn's 5 s default, and the supervisor
+# would kill and respawn its workers forever.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
 
 database_url_option = click.option(
     "--database-url",
@@ -78,6 +82,7 @@ def serve(host: str, port: int, workers: int, database_url: str | None, log_leve
         # The app reads forwarded headers itself, and only from ANALYTICS_TRUSTED_PROXIES;
         # uvicorn's default would believe them from any local process.
         proxy_headers=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
     )
 
 
