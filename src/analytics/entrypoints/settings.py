@@ -13,6 +13,7 @@ from analytics.containers import Container
 
 DEFAULT_DATABASE_URL = "sqlite:///./analytics.db"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DEFAULT_EXPIRY_INTERVAL_SECONDS = 600.0
 # Generous: far above what a busy app's middleware sends (a batch a second per process, or
 # one /track per request for the seed middleware); they stop runaway or hostile clients.
 DEFAULT_INGEST_RATE_PER_SECOND = 1000.0
@@ -39,6 +40,22 @@ class Settings(BaseSettings):
         DEFAULT_MAX_BODY_BYTES,
         gt=0,
         description="Largest request body accepted, in bytes; larger ones get 413.",
+    )
+    retention_days: int | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Raw logs older than this many days are deleted in the background; dashboards "
+            "keep counting them (rollups stay). Unset: raw logs are kept forever."
+        ),
+    )
+    expiry_interval_seconds: float = Field(
+        DEFAULT_EXPIRY_INTERVAL_SECONDS,
+        gt=0,
+        description=(
+            "How often the background expiry runs: retention, and forgetting batch ids "
+            "older than 24 hours."
+        ),
     )
 
     ingest_rate_per_second: float = Field(
@@ -109,9 +126,9 @@ class Settings(BaseSettings):
                     raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
-    @field_validator("admin_token", mode="before")
+    @field_validator("admin_token", "retention_days", mode="before")
     @classmethod
-    def _empty_token_is_no_token(cls, value: Any) -> Any:
+    def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
     def container_config(self) -> dict[str, Any]:

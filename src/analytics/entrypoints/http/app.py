@@ -17,9 +17,11 @@ from fastapi import Depends, FastAPI
 from analytics import SERVICE_NAME, __version__
 from analytics.containers import Container, start_storage
 from analytics.entrypoints.http import rate_limits, security
+from analytics.entrypoints.http.allowed_methods import install_allowed_methods
 from analytics.entrypoints.http.body_limit import BodySizeLimit
 from analytics.entrypoints.http.edge import install_edge_middleware
 from analytics.entrypoints.http.errors import RATE_LIMITED, install_error_handlers
+from analytics.entrypoints.http.expiry import expiring_old_data
 from analytics.entrypoints.http.openapi import install_openapi
 from analytics.entrypoints.http.routes import (
     access,
@@ -74,6 +76,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.state.container = container
     app.state.settings = settings
     install_error_handlers(app)
+    install_allowed_methods(app)
     app.state.rate_limits = rate_limits.RateLimits.of(settings)
     for module in ROUTE_MODULES:
         app.include_router(module.router, **ROUTER_OPTIONS.get(module, {}))
@@ -97,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Migrations block on the database; keep them off the event loop.
     await to_thread.run_sync(start_storage, container)
     try:
-        yield
+        async with expiring_old_data(container, app.state.settings):
+            yield
     finally:
         await to_thread.run_sync(container.release_storage)

@@ -1,4 +1,4 @@
-"""GET /raw_logs: page through a key's logs, as JSON or CSV."""
+"""GET /raw_logs: page through a key's logs, as JSON or CSV; DELETE /raw_logs: delete them."""
 
 # No `from __future__ import annotations`: dependency-injector reads the Provide markers
 # from the evaluated signature.
@@ -12,13 +12,18 @@ from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
+from analytics.application.delete_raw_logs import DeleteRawLogs
 from analytics.application.list_raw_logs import ListRawLogs
 from analytics.containers import Container
 from analytics.domain.keys import ApiKey
 from analytics.domain.logs import StoredLog
 from analytics.entrypoints.http.errors import READ_ERRORS
-from analytics.entrypoints.http.schemas.logs import RAW_LOG_COLUMNS, RawLog
-from analytics.entrypoints.http.schemas.queries import RawLogFormat, RawLogQuery
+from analytics.entrypoints.http.schemas.logs import RAW_LOG_COLUMNS, Deleted, RawLog
+from analytics.entrypoints.http.schemas.queries import (
+    RawLogFilterParams,
+    RawLogFormat,
+    RawLogQuery,
+)
 from analytics.entrypoints.http.security import current_key
 
 router = APIRouter(tags=["raw logs"])
@@ -58,6 +63,26 @@ def raw_logs(
             headers={"Content-Disposition": 'attachment; filename="raw_logs.csv"'},
         )
     return [RawLog.of(row) for row in rows]
+
+
+@router.delete(
+    "/raw_logs",
+    summary="Delete the key's logs that match the filters",
+    description=(
+        "The filters of `GET /raw_logs`, combined; without any, every log of the key. The "
+        "logs are also taken out of `/dashboard`, which afterwards describes the logs that "
+        "remain (see docs/storage.md for logs that retention already removed). Only a full "
+        "key may delete (an ingest key gets 403); it reaches only its own logs."
+    ),
+    responses=READ_ERRORS,
+)
+@inject
+def delete_raw_logs(
+    key: Annotated[ApiKey, Depends(current_key)],
+    query: Annotated[RawLogFilterParams, Query()],
+    delete_logs: Annotated[DeleteRawLogs, Depends(Provide[Container.delete_raw_logs])],
+) -> Deleted:
+    return Deleted(deleted=delete_logs.execute(key, query.to_filter()))
 
 
 def _wants_csv(requested: RawLogFormat | None, accept: str | None) -> bool:

@@ -101,6 +101,10 @@ class Accepted(BaseModel):
     accepted: int = Field(description="How many logs were stored.")
 
 
+class Deleted(BaseModel):
+    deleted: int = Field(description="How many logs were deleted.")
+
+
 class RawLog(BaseModel):
     """A stored log as /raw_logs returns it."""
 

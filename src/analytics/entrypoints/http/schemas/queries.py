@@ -35,7 +35,9 @@ class RawLogFormat(StrEnum):
     CSV = "csv"
 
 
-class RawLogQuery(BaseModel):
+class RawLogFilterParams(BaseModel):
+    """The filters of GET and DELETE /raw_logs."""
+
     model_config = ConfigDict(extra="forbid")
 
     start: UtcDatetime | None = Field(None, description=_START)
@@ -60,6 +62,20 @@ class RawLogQuery(BaseModel):
         allow_inf_nan=False,
         description="Only logs that took at most this long, in milliseconds.",
     )
+
+    def to_filter(self) -> LogFilter:
+        return LogFilter(
+            time_range=TimeRange(self.start, self.end),
+            method=self.method.value if self.method else None,
+            status_code=self.status_code,
+            endpoint=self.endpoint,
+            ip=self.ip,
+            min_process_time_us=_us(self.min_process_time),
+            max_process_time_us=_us(self.max_process_time),
+        )
+
+
+class RawLogQuery(RawLogFilterParams):
     limit: int = Field(
         DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="How many logs at most."
     )
@@ -77,17 +93,6 @@ class RawLogQuery(BaseModel):
         None,
         description="`csv` for CSV (like `Accept: text/csv`); JSON otherwise.",
     )
-
-    def to_filter(self) -> LogFilter:
-        return LogFilter(
-            time_range=TimeRange(self.start, self.end),
-            method=self.method.value if self.method else None,
-            status_code=self.status_code,
-            endpoint=self.endpoint,
-            ip=self.ip,
-            min_process_time_us=_us(self.min_process_time),
-            max_process_time_us=_us(self.max_process_time),
-        )
 
     def to_page(self) -> LogPage:
         return LogPage(limit=self.limit, offset=self.offset, before_id=self.before_id)

@@ -1,0 +1,70 @@
+"""The background expiry: while the server runs, delete raw logs older than the retention
+(ANALYTICS_RETENTION_DAYS) and forget batch ids older than a day, every
+ANALYTICS_EXPIRY_INTERVAL_SECONDS.
+
+The work runs in a thread, a small transaction at a time (`ExpireOldData`), so neither the
+event loop nor ingest waits long behind it. Each server process runs its own; with
+several, their deletions of one row are harmless (one deletes it, the others find nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from anyio import to_thread
+
+from analytics.application.errors import StorageUnavailable
+from analytics.containers import Container
+from analytics.entrypoints.settings import Settings
+
+logger = logging.getLogger("analytics.expiry")
+
+
+@asynccontextmanager
+async def expiring_old_data(container: Container, settings: Settings) -> AsyncIterator[None]:
+    """Run the expiry now and then every interval until the block ends."""
+    stopping = threading.Event()
+    task = asyncio.create_task(_expire_periodically(container, settings, stopping))
+    try:
+        yield
+    finally:
+        stopping.set()  # a run in progress stops after its current transaction
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _expire_periodically(
+    container: Container, settings: Settings, stopping: threading.Event
+) -> None:
+    kept_for = None if settings.retention_days is None else timedelta(days=settings.retention_days)
+    while not stopping.is_set():
+        await to_thread.run_sync(_expire_once, container, kept_for, stopping)
+        await asyncio.sleep(settings.expiry_interval_seconds)
+
+
+def _expire_once(
+    container: Container, kept_for: timedelta | None, stopping: threading.Event
+) -> None:
+    try:
+        report = container.expire_old_data().execute(
+            kept_for, keep_going=lambda: not stopping.is_set()
+        )
+    except StorageUnavailable as error:
+        logger.warning("expiry skipped, storage unavailable: %s", error)
+        return
+    except Exception:  # the server keeps serving; the next run tries again
+        logger.exception("expiry failed")
+        return
+    if report.raw_logs_deleted or report.batch_ids_forgotten:
+        logger.info(
+            "expiry: deleted %d raw logs, forgot %d batch ids",
+            report.raw_logs_deleted,
+            report.batch_ids_forgotten,
+        )
