@@ -3,6 +3,9 @@ dashboards afterwards describe exactly the logs that remain."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from analytics.domain.dashboard import DashboardQuery
@@ -120,3 +123,46 @@ def test_deleting_touches_no_other_owners_logs(backend: Backend) -> None:
     assert len(backend.logs.list(OTHER, LogFilter(), ALL_ROWS)) == len(LOGS)
     assert_dashboards_describe(backend, OTHER, LOGS)
     assert backend.eraser.delete_matching("nobody", LogFilter()) == 0
+
+
+def test_deletes_during_concurrent_ingest_leave_dashboards_that_agree_with_the_raw_rows(
+    backend: Backend,
+) -> None:
+    """Two deleters and three senders at once on one owner: afterwards every dashboard is
+    exactly the pure calculators' over the raw rows that remain."""
+    start = threading.Barrier(5)
+    errors: list[Exception] = []
+
+    def send(seed: int) -> None:
+        start.wait()
+        for batch in range(8):
+            logs = [replace(log, process_time_us=log.process_time_us + seed) for log in LOGS]
+            backend.logs.add_many(OWNER, logs[batch * 9 : batch * 9 + 9])
+
+    def delete(log_filter: LogFilter) -> None:
+        start.wait()
+        for _ in range(6):
+            backend.eraser.delete_matching(OWNER, log_filter)
+
+    def guarded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+
+        return run
+
+    works = [lambda s=seed: send(s) for seed in range(3)] + [
+        lambda: delete(LogFilter(endpoint="/b")),
+        lambda: delete(LogFilter(status_code=404)),  # overlaps the first
+    ]
+    threads = [threading.Thread(target=guarded(work)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    remaining = [row.log for row in backend.logs.list(OWNER, LogFilter(), ALL_ROWS)]
+    for query in QUERIES:
+        assert backend.logs.dashboard_data(OWNER, query) == compute_dashboard_data(remaining, query)

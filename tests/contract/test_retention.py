@@ -29,6 +29,8 @@ def test_owners_with_old_logs_are_listed(backend: Backend) -> None:
     backend.logs.add_many(OWNER, LOGS)
     backend.logs.add_many(OTHER, LOGS[-2:])
     assert backend.expiry.owners_with_logs_before(CUTOFF) == [OWNER]
+    backend.expiry.delete_owner_logs_before(OWNER, CUTOFF, limit=100)
+    assert backend.expiry.owners_with_logs_before(CUTOFF) == []
 
 
 def test_deletes_the_oldest_logs_up_to_the_limit_and_only_the_owners(backend: Backend) -> None:

@@ -21,13 +21,18 @@ class SqlAlchemyRetention:
         self._engine = engine
 
     def owners_with_logs_before(self, cutoff: datetime) -> list[str]:
-        # owner_spans keeps an owner's first log time even after retention, so this also
-        # lists owners whose old logs are gone already; their deletions find nothing.
+        cutoff_us = to_epoch_us(cutoff)
+        # owner_spans keeps an owner's first log time after retention, so it only narrows
+        # the candidates; one index seek per candidate tells whether old raw rows remain.
+        old_rows = sa.exists().where(
+            request_logs.c.owner_id == owner_spans.c.owner_id,
+            request_logs.c.created_us < cutoff_us,
+        )
         with read_transaction(self._engine) as connection:
             return list(
                 connection.execute(
                     sa.select(owner_spans.c.owner_id)
-                    .where(owner_spans.c.first_us < to_epoch_us(cutoff))
+                    .where(owner_spans.c.first_us < cutoff_us, old_rows)
                     .order_by(owner_spans.c.owner_id)
                 ).scalars()
             )
