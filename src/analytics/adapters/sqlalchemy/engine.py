@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from analytics.adapters.sqlalchemy.errors import storage_errors
+from analytics.adapters.sqlalchemy.write_health import write_health
 
 try:
     import fcntl
@@ -90,7 +91,12 @@ def is_sqlite(engine: Engine) -> bool:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection in a write transaction, committed on success, rolled back on error."""
-    with _write_gate(engine), storage_errors(), engine.connect() as connection:
+    with (
+        _write_gate(engine),
+        write_health(engine).watching(),
+        storage_errors(),
+        engine.connect() as connection,
+    ):
         connection.execution_options(**{_WRITE_OPTION: True})
         with connection.begin():
             yield connection

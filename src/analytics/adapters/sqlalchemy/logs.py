@@ -24,6 +24,7 @@ from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
 from analytics.adapters.sqlalchemy.rollups import rollups_of
 from analytics.adapters.sqlalchemy.sources import Scope
 from analytics.adapters.sqlalchemy.tables import owner_spans, request_logs
+from analytics.adapters.sqlalchemy.write_health import write_health
 from analytics.domain.batches import BatchReceipt
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.log_filter import LogFilter, LogPage
@@ -113,6 +114,8 @@ class SqlAlchemyLogRepository:
         return deleted
 
     def is_available(self) -> bool:
+        if write_health(self._engine).failing():
+            return False  # e.g. a full disk: reads still work, writes do not
         try:
             with read_transaction(self._engine) as connection:
                 connection.execute(sa.select(1))
