@@ -20,7 +20,9 @@ DEFAULT_INGEST_RATE_PER_SECOND = 1000.0
 DEFAULT_INGEST_RATE_BURST = 2000
 DEFAULT_KEY_RATE_PER_MINUTE = 30.0
 DEFAULT_KEY_RATE_BURST = 60
-DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
+# Long enough for a batch queued behind many SQLite writers on a slow machine; a client
+# middleware gives up after its own 5 s and retries anyway. Mostly against stuck requests.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 60.0
 
 
 class Settings(BaseSettings):
