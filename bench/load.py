@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -38,6 +39,7 @@ import httpx
 import orjson
 import sqlalchemy as sa
 from common import TrafficModel, fresh_database_url, serving, storage_kinds
+from ingest import _quantile, _track_body
 
 from analytics.adapters.sqlalchemy import (
     SqlAlchemyKeyRepository,
@@ -46,7 +48,6 @@ from analytics.adapters.sqlalchemy import (
 )
 from analytics.adapters.system import Sha256KeyHasher, SystemClock
 from analytics.application.keys import GenerateKey
-from analytics.domain.logs import RequestLog
 
 TEMPLATE_LOGS = 5000
 
@@ -98,15 +99,16 @@ def main() -> int:
 def run(kind: str, url: str, templates: list[dict], arguments: argparse.Namespace) -> bool:
     keys = issued_keys(url, arguments.senders)
     with serving(url, workers=arguments.workers) as server:
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), server_cpu_s(server.process.pid)
         tally = asyncio.run(
             send_all(server.base_url, keys, templates, arguments.batch_size, arguments.duration)
         )
         elapsed = time.perf_counter() - began
+        cpu_s = server_cpu_s(server.process.pid) - cpu_before
         peak_rss = server.peak_rss_mib()
         dashboard_total = sum(dashboard_total_requests(server.base_url, key) for key in keys)
     stored = stored_per_batch(url)
-    report(kind, arguments, tally, elapsed, peak_rss)
+    report(kind, arguments, tally, elapsed, cpu_s, peak_rss)
     return check(tally, stored, dashboard_total)
 
 
@@ -193,8 +195,20 @@ def stored_per_batch(url: str) -> dict[str, tuple[int, int]]:
     return {consumer: (count, distinct) for consumer, count, distinct in rows}
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used: on a shared machine, logs per
+    CPU-second say more about the server than logs per second."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report(
-    kind: str, arguments: argparse.Namespace, tally: Tally, elapsed: float, peak_rss: float
+    kind: str,
+    arguments: argparse.Namespace,
+    tally: Tally,
+    elapsed: float,
+    cpu_s: float,
+    peak_rss: float,
 ) -> None:
     requests = sum(tally.answers.values())
     logs = sum(tally.acknowledged.values())
@@ -208,6 +222,7 @@ def report(
         f"throughput: {requests / elapsed:,.0f} requests/s, {logs / elapsed:,.0f} logs/s "
         f"acknowledged ({logs:,} logs in {len(tally.acknowledged):,} batches)"
     )
+    print(f"server CPU: {cpu_s:.1f} s, {logs / max(cpu_s, 1e-9):,.0f} logs per CPU-second")
     if latencies:
         print(
             f"ingest latency: p50 {_quantile(latencies, 0.5) * 1000:.1f} ms, "
@@ -249,22 +264,6 @@ def check(tally: Tally, stored: dict[str, tuple[int, int]], dashboard_total: int
     for name, passed in checks.items():
         print(f"  [{'ok' if passed else 'FAILED'}] {name}")
     return all(checks.values())
-
-
-def _track_body(log: RequestLog) -> dict[str, object]:
-    return {
-        "created_at": log.created_at.isoformat(),
-        "method": log.method,
-        "endpoint": log.endpoint,
-        "ip": log.ip,
-        "process_time": log.process_time_us / 1000,
-        "status_code": log.status_code,
-        "user_agent": log.user_agent,
-    }
-
-
-def _quantile(ordered: list[float], quantile: float) -> float:
-    return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
 def parse_arguments() -> argparse.Namespace:

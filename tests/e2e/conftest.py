@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from analytics.containers import Container
 from analytics.entrypoints.http.app import create_app
 from analytics.entrypoints.settings import Settings
+from tests.conftest import database_url_for
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -56,6 +58,12 @@ def container_for(database_url: str) -> Container:
     container = Container()
     container.config.from_dict({"database_url": database_url})
     return container
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database `analytics serve` processes can share: a SQLite file, then PostgreSQL."""
+    yield from database_url_for(request.param, tmp_path)
 
 
 @pytest.fixture

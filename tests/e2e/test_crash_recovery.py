@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.marked_traffic import (
     Outcomes,
@@ -75,23 +74,15 @@ def assert_nothing_lost_and_batches_whole(outcomes: Outcomes, raw_logs: list[dic
     assert_stored_exactly(raw_logs, {name: sent[name] for name in stored})
 
 
-@pytest.mark.parametrize(
-    "storage", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
 def test_after_sigkill_acknowledged_logs_are_stored_once_and_retries_complete_them(
-    storage: str, tmp_path: Path, request: pytest.FixtureRequest
+    server_database_url: str, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'analytics.db'}"
-        if storage == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with serving(url, tmp_path / "first.log") as first:
+    with serving(server_database_url, tmp_path / "first.log") as first:
         api_key = httpx.post(f"{first.base_url}/generate_key").json()["api_key"]
         outcomes = ingest_until_killed(first, api_key)
     assert first.process.returncode == -9
 
-    with serving(url, tmp_path / "second.log") as second:
+    with serving(server_database_url, tmp_path / "second.log") as second:
         after_crash = all_raw_logs(second.base_url, api_key)
         board_after_crash = dashboard(second.base_url, api_key)
         retries = resend(second.base_url, api_key, list(outcomes.unanswered.values()))

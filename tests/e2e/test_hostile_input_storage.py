@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,18 +152,10 @@ def post(client: httpx.Client, name: str, body: Any) -> httpx.Response:
     return client.post(path, content=content, headers={"Content-Type": "application/json"})
 
 
-@pytest.mark.parametrize(
-    "storage", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
 def test_a_real_server_refuses_hostile_bodies_stores_nothing_and_keeps_serving(
-    storage: str, tmp_path: Path, request: pytest.FixtureRequest
+    server_database_url: str, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'analytics.db'}"
-        if storage == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with serving(url, tmp_path / "server.log") as server:
+    with serving(server_database_url, tmp_path / "server.log") as server:
         api_key = httpx.post(f"{server.base_url}/generate_key").json()["api_key"]
         headers = {"X-API-Key": api_key}
         answers = {}

@@ -60,18 +60,10 @@ def test_two_server_processes_on_one_postgresql_store_each_log_once(
     assert_dashboard_agrees(boards[0], raw_logs)
 
 
-@pytest.mark.parametrize(
-    "storage", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
 def test_serve_with_two_workers_stores_each_log_once(
-    storage: str, tmp_path: Path, request: pytest.FixtureRequest
+    server_database_url: str, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'analytics.db'}"
-        if storage == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    with serving(url, tmp_path / "server.log", "--workers", "2") as server:
+    with serving(server_database_url, tmp_path / "server.log", "--workers", "2") as server:
         api_key = httpx.post(f"{server.base_url}/generate_key").json()["api_key"]
 
         outcomes = send_for_a_while([server.base_url], api_key)
