@@ -4,11 +4,11 @@ The clock starts when the request's headers are in and stops when the response s
 a body that trickles in (slowloris) counts, and so does a handler stuck on storage. Either
 way the client gets 503 with Retry-After and the connection is closed.
 
-The app runs as a task of its own, raced against the clock, because a sync route runs in a
-worker thread which cannot be cancelled: awaiting it would wait for the thread. On time-out
-the task is cancelled (at once when it waits for body bytes, else when its thread returns)
-and anything it still sends is dropped. A handler that was writing may still commit after
-the 503; a retried batch then counts once thanks to its `batch_id`.
+A timer, not a task per request (which would cost a loop iteration on every request): when
+it fires, a task of its own sends the 503 at once, and the request's task is cancelled. A
+request waiting for body bytes ends there; a sync route's worker thread cannot be stopped,
+so a handler that was writing may still commit after the 503 (a retried batch then counts
+once, thanks to its `batch_id`), and anything it sends afterwards is dropped.
 
 Once a response has started, it is not cut short: a long CSV download may take its time.
 """
@@ -25,9 +25,6 @@ from analytics.entrypoints.http.errors import RETRY_AFTER_UNAVAILABLE_S
 
 logger = logging.getLogger("analytics.http")
 
-# Tasks of timed-out requests, kept referenced until they end (asyncio holds tasks weakly).
-_abandoned: set[asyncio.Task[None]] = set()
-
 
 class RequestTimeout:
     def __init__(self, app: ASGIApp, timeout_seconds: float) -> None:
@@ -38,33 +35,36 @@ class RequestTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = _Progress(receive, send)
-        task = asyncio.ensure_future(self.app(scope, request.receive, request.send))
+        request = _Progress(receive, send, self.timeout_seconds)
+        timer = asyncio.get_running_loop().call_later(
+            self.timeout_seconds, request.expire, asyncio.current_task()
+        )
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.timeout_seconds)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if done or request.response_started:
-            await task  # finished, or answering: its outcome is the request's
-            return
-        request.timed_out = True
-        task.cancel()
-        _abandoned.add(task)
-        task.add_done_callback(_forget)
-        await _send_timeout(send, self.timeout_seconds, request.waiting_for_body)
+            await self.app(scope, request.receive, request.send)
+        except BaseException as error:
+            if request.answer is None:
+                raise
+            if isinstance(error, asyncio.CancelledError):
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]  # ours
+            else:
+                logger.warning("a timed-out request failed afterwards: %r", error)
+        finally:
+            timer.cancel()
+        if request.answer is not None:
+            await request.answer
 
 
 class _Progress:
-    """Whether the app waits for the client or has answered; drops what it sends after a
-    time-out."""
+    """Whether the app waits for the client or has answered; after a time-out, answers
+    instead of the app and drops what the app still sends."""
 
-    def __init__(self, receive: Receive, send: Send) -> None:
+    def __init__(self, receive: Receive, send: Send, timeout_seconds: float) -> None:
         self._receive = receive
         self._send = send
+        self._timeout_seconds = timeout_seconds
         self.waiting_for_body = False
         self.response_started = False
-        self.timed_out = False
+        self.answer: asyncio.Task[None] | None = None
 
     async def receive(self) -> Message:
         self.waiting_for_body = True
@@ -74,17 +74,20 @@ class _Progress:
             self.waiting_for_body = False
 
     async def send(self, message: Message) -> None:
-        if self.timed_out:
+        if self.answer is not None:
             return
         if message["type"] == "http.response.start":
             self.response_started = True
         await self._send(message)
 
-
-def _forget(task: asyncio.Task[None]) -> None:
-    _abandoned.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("a timed-out request failed afterwards: %r", task.exception())
+    def expire(self, request_task: asyncio.Task[None] | None) -> None:
+        if self.response_started:
+            return
+        self.answer = asyncio.ensure_future(
+            _send_timeout(self._send, self._timeout_seconds, self.waiting_for_body)
+        )
+        if request_task is not None:
+            request_task.cancel()
 
 
 async def _send_timeout(send: Send, timeout_seconds: float, waiting_for_body: bool) -> None:
