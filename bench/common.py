@@ -124,6 +124,16 @@ def prepared_database(url: str) -> Database:
     return Database(url=url, api_key=issued.api_key, owner_id=issued.key_id)
 
 
+def upgraded(database: Database) -> Database:
+    """`database`, its schema migrated to the newest revision (a kept database)."""
+    engine = create_database_engine(database.url)
+    try:
+        upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    return database
+
+
 def bulk_load(database: Database, logs: Iterator[RequestLog]) -> tuple[int, float]:
     """Store `logs` through the adapter's bulk path in 1000-log batches: (count, seconds)."""
     engine = create_database_engine(database.url)
@@ -187,6 +197,12 @@ def free_port() -> int:
 class RunningServer:
     process: subprocess.Popen[bytes]
     base_url: str
+
+    def cpu_ns(self) -> int:
+        """CPU time the server process has used so far, all its threads, in nanoseconds
+        (schedstat's first field: time on a CPU, not time waiting for one)."""
+        tasks = Path(f"/proc/{self.process.pid}/task").glob("*/schedstat")
+        return sum(int(task.read_text().split()[0]) for task in tasks)
 
     def peak_rss_mib(self) -> float:
         """The server process's peak resident memory (VmHWM), in MiB."""

@@ -19,6 +19,7 @@ from analytics.adapters.sqlalchemy.tables import (
     request_logs,
     rollup_ips,
     rollup_latency,
+    rollup_totals,
     rollup_traffic,
 )
 from analytics.domain.dashboard import DashboardQuery
@@ -176,13 +177,13 @@ def test_upgrading_rollups_without_method_sums_adds_them(tmp_path: Path) -> None
     """A database whose rollups were written before revision 0003 summed over methods."""
     engine = create_database_engine(f"sqlite:///{tmp_path / 'older.db'}")
     try:
-        with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "0002")
+        upgrade_schema(engine)
         logs = traffic(500)
         SqlAlchemyLogRepository(engine).add_many("owner", logs)
-        with engine.begin() as connection:
+        with engine.begin() as connection:  # back to revision 0002: no method sums
+            command.downgrade(_alembic_config(connection), "0002")
             for table in (rollup_latency, rollup_ips):
-                connection.execute(sa.delete(table).where(table.c.method == ""))
+                assert not connection.execute(sa.select(table).where(table.c.method == "")).all()
 
         upgrade_schema(engine)
 
@@ -191,6 +192,43 @@ def test_upgrading_rollups_without_method_sums_adds_them(tmp_path: Path) -> None
             assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
     finally:
         engine.dispose()
+
+
+def rollup_rows(engine: sa.Engine) -> dict[str, list[tuple]]:
+    tables = (rollup_traffic, rollup_totals, rollup_latency, rollup_ips)
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(tuple(row) for row in connection.execute(sa.select(table)))
+            for table in tables
+        }
+
+
+def test_upgrading_rollups_without_totals_rebuilds_them_as_ingest_writes_them(
+    engine: sa.Engine,
+) -> None:
+    """Revision 0007's backfill gives the very rows ingest would have written."""
+    repository = SqlAlchemyLogRepository(engine)
+    logs = traffic(1500)
+    for start in range(0, len(logs), 400):
+        repository.add_many("owner", logs[start : start + 400])
+    written = rollup_rows(engine)
+    with engine.begin() as connection:  # back to the rollups of revision 0004
+        command.downgrade(_alembic_config(connection), "0004")
+        assert "rollup_totals" not in sa.inspect(connection).get_table_names()
+        assert (
+            connection.execute(
+                sa.select(sa.func.count())
+                .select_from(rollup_ips)
+                .where(rollup_ips.c.level == 2, rollup_ips.c.method == "")
+            ).scalar_one()
+            == 0
+        )
+
+    upgrade_schema(engine)
+
+    assert rollup_rows(engine) == written
+    for query in queries():
+        assert repository.dashboard_data("owner", query) == compute_dashboard_data(logs, query)
 
 
 def ingest_from_child(url: str, seed: int, start: object) -> None:

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from analytics.adapters.sqlalchemy.mapping import from_epoch_us
-from analytics.adapters.sqlalchemy.sources import Source
+from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, ANY_METHOD
+from analytics.adapters.sqlalchemy.sources import IpBuckets, Source, bucket_criteria
+from analytics.adapters.sqlalchemy.tables import IP_RANKING_INDEX, rollup_ips
 from analytics.domain.dashboard import BucketStats, DashboardData, EndpointStats, IpCount
 from analytics.domain.logs import ERROR_STATUS_FROM
 from analytics.domain.stats import RequestStats
@@ -60,7 +62,7 @@ class DashboardReader:
         )
 
     def _overall(self, source: Source) -> tuple[RequestStats, dict[str, int], dict[int, int]]:
-        rows = _union(source.traffic())
+        rows = _union(source.totals(per_method=True))
         statement = sa.select(
             rows.c.method, rows.c.status_code, *_traffic_sums(rows, count_errors=False)
         ).group_by(rows.c.method, rows.c.status_code)
@@ -106,6 +108,11 @@ class DashboardReader:
         return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
 
     def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
+        buckets = source.ip_buckets()
+        if buckets is not None:
+            bucket = self._only_ip_bucket(buckets)
+            if bucket is not None:
+                return self._ranked_ips(buckets, bucket, top)
         rows = _union(source.ips())
         per_ip = (
             sa.select(rows.c.ip, sa.func.sum(rows.c.requests).label("requests"))
@@ -122,10 +129,37 @@ class DashboardReader:
         top_ips = tuple(IpCount(row.ip, int(row.requests)) for row in result[:top])
         return top_ips, int(result[0].unique) if result else 0
 
+    def _only_ip_bucket(self, buckets: IpBuckets) -> int | None:
+        """The one bucket holding all of `buckets`' IP rows; None if several (or none)."""
+        ips = rollup_ips.c
+        criteria = _ranked_ip_criteria(buckets, bucket_criteria(rollup_ips, *buckets.range))
+        first = sa.select(sa.func.min(ips.bucket_us)).where(*criteria).scalar_subquery()
+        last = sa.select(sa.func.max(ips.bucket_us)).where(*criteria).scalar_subquery()
+        first_us, last_us = self._connection.execute(sa.select(first, last)).one()
+        return first_us if first_us is not None and first_us == last_us else None
+
+    def _ranked_ips(
+        self, buckets: IpBuckets, bucket_us: int, top: int
+    ) -> tuple[tuple[IpCount, ...], int]:
+        """One bucket's top IPs: the first rows of the index by count, not a ranking of all;
+        and its distinct IPs: its rows, counted."""
+        ips = rollup_ips.c
+        criteria = _ranked_ip_criteria(buckets, [ips.bucket_us == bucket_us])
+        ranked = (
+            sa.select(ips.ip, ips.requests)
+            .where(*criteria)
+            .order_by(ips.requests.desc(), self._code_point_order(ips.ip))
+            .limit(top)
+            .with_hint(rollup_ips, f"INDEXED BY {IP_RANKING_INDEX}", "sqlite")
+        )
+        top_ips = tuple(IpCount(ip, int(n)) for ip, n in self._connection.execute(ranked).all())
+        unique = sa.select(sa.func.count()).where(*criteria, ips.endpoint_key == ANY_ENDPOINT)
+        return top_ips, int(self._connection.execute(unique).scalar_one())
+
     def _time_series(self, source: Source, granularity: Granularity) -> tuple[BucketStats, ...]:
         by_bucket: dict[datetime, RequestStats] = {}
         starts = _BucketStarts(granularity)
-        traffic = _union(source.traffic())
+        traffic = _union(source.totals(per_method=False))
         bucket = _bucket_start(traffic.c.t, granularity).label("bucket")
         statement = sa.select(bucket, *_traffic_sums(traffic, count_errors=True)).group_by(bucket)
         for row in self._connection.execute(statement).all():
@@ -150,6 +184,20 @@ def _union(selects: Sequence[sa.Select]) -> sa.Subquery:
     if len(selects) == 1:
         return selects[0].subquery()
     return sa.union_all(*selects).subquery()
+
+
+def _ranked_ip_criteria(
+    buckets: IpBuckets, bucket: Sequence[sa.ColumnElement[bool]]
+) -> list[sa.ColumnElement[bool]]:
+    """The owner's IP rows summed over methods at `buckets.level`, in `bucket`. Literal
+    level and method, so that both databases see the index's `WHERE method = ''` hold."""
+    ips = rollup_ips.c
+    return [
+        ips.owner_id == buckets.owner_id,
+        ips.level == sa.literal_column(str(int(buckets.level))),
+        *bucket,
+        ips.method == sa.literal_column(f"'{ANY_METHOD}'"),
+    ]
 
 
 def _traffic_sums(rows: sa.Subquery, count_errors: bool) -> list[sa.ColumnElement]:

@@ -9,6 +9,7 @@ from analytics.adapters.sqlalchemy.rollups import (
     IP_COLUMNS,
     LATENCY_COLUMNS,
     SPAN_COLUMNS,
+    TOTALS_COLUMNS,
     TRAFFIC_COLUMNS,
     BatchRollups,
 )
@@ -16,6 +17,7 @@ from analytics.adapters.sqlalchemy.tables import (
     owner_spans,
     rollup_ips,
     rollup_latency,
+    rollup_totals,
     rollup_traffic,
 )
 
@@ -32,6 +34,14 @@ class RollupWriter:
             min_columns=["min_us"],
             max_columns=["max_us"],
         )
+        self._totals = bulk_upsert(
+            bind,
+            rollup_totals,
+            TOTALS_COLUMNS,
+            add_columns=["requests", "sum_us"],
+            min_columns=["min_us"],
+            max_columns=["max_us"],
+        )
         self._latency = bulk_upsert(bind, rollup_latency, LATENCY_COLUMNS, add_columns=["requests"])
         self._ips = bulk_upsert(bind, rollup_ips, IP_COLUMNS, add_columns=["requests"])
         self._span = bulk_upsert(
@@ -42,6 +52,7 @@ class RollupWriter:
         # Always in this table order, each sorted by key: concurrent PostgreSQL writers then
         # take row locks in one global order and cannot deadlock.
         self._traffic.execute(connection, rollups.traffic)
+        self._totals.execute(connection, rollups.totals)
         self._latency.execute(connection, rollups.latency)
         self._ips.execute(connection, rollups.ips)
         self._span.execute(connection, [rollups.span])

@@ -1,9 +1,10 @@
 """Rollups: what a batch of logs adds to the pre-aggregated tables.
 
 A batch is summed in Python at the hour level first (one dictionary update per log and
-table), then the hour sums are merged into day and all-time sums, and into the
-ANY_ENDPOINT rows; the result is a few upsert rows per table, sorted by primary key so that
-concurrent PostgreSQL transactions lock shared rows in one order and never deadlock.
+table), then the hour sums are merged into day and all-time sums, into the ANY_ENDPOINT
+rows and into the totals (summed over endpoints); the result is a few upsert rows per
+table, sorted by primary key so that concurrent PostgreSQL transactions lock shared rows
+in one order and never deadlock.
 Rows are tuples in the column order of the `*_COLUMNS` constants.
 """
 
@@ -28,10 +29,11 @@ class Level(IntEnum):
 
 
 # Levels at which the ANY_ENDPOINT rows are also summed over methods (method ANY_METHOD), for
-# the dashboards read most: all time (IPs) and day-by-day series (latency). Elsewhere an
-# unfiltered read sums the few methods itself.
-LATENCY_ANY_METHOD_LEVELS = frozenset({Level.DAY})
-IP_ANY_METHOD_LEVELS = frozenset({Level.ALL})
+# the dashboards read most: latency for hour-by-hour and day-by-day series; IPs for all time
+# and single days, where an index on their counts reads the top IPs without ranking them all
+# (docs/storage.md). Elsewhere an unfiltered read sums the few methods itself.
+LATENCY_ANY_METHOD_LEVELS = frozenset({Level.HOUR, Level.DAY})
+IP_ANY_METHOD_LEVELS = frozenset({Level.DAY, Level.ALL})
 
 
 # What rollups_of reads from each raw row (a prefix of mapping.LOG_COLUMNS).
@@ -67,6 +69,18 @@ LATENCY_COLUMNS = (
     "latency_bucket",
     "requests",
 )
+# Summed over endpoints, per method and (method ANY_METHOD) over all methods.
+TOTALS_COLUMNS = (
+    "owner_id",
+    "level",
+    "bucket_us",
+    "method",
+    "status_code",
+    "requests",
+    "sum_us",
+    "min_us",
+    "max_us",
+)
 IP_COLUMNS = ("owner_id", "level", "endpoint_key", "bucket_us", "method", "ip", "requests")
 SPAN_COLUMNS = ("owner_id", "first_us", "last_us")
 
@@ -82,6 +96,7 @@ class BatchRollups:
     """Upsert rows for each rollup table; each list sorted by primary key."""
 
     traffic: list[Row]
+    totals: list[Row]
     latency: list[Row]
     ips: list[Row]
     span: Row
@@ -123,6 +138,7 @@ def rollups_of(owner_id: str, log_rows: Iterable[Sequence[Any]]) -> BatchRollups
         raise ValueError("a batch without logs has no rollups")
     return BatchRollups(
         traffic=_traffic_rows(owner_id, traffic),
+        totals=_totals_rows(owner_id, traffic),
         latency=_count_rows(owner_id, latency, LATENCY_ANY_METHOD_LEVELS),
         ips=_count_rows(owner_id, ips, IP_ANY_METHOD_LEVELS),
         span=(owner_id, first, last),
@@ -144,15 +160,39 @@ def _traffic_rows(owner_id: str, hourly: dict[tuple, list[Any]]) -> list[Row]:
     return rows
 
 
+def _totals_rows(owner_id: str, hourly: dict[tuple, list[Any]]) -> list[Row]:
+    """The traffic summed over endpoints: per (bucket, method, status) and per
+    (bucket, ANY_METHOD, status), at every level."""
+    by_hour: dict[tuple, list[Any]] = {}
+    for (hour, _, method, status), (_, *sums) in hourly.items():
+        _merge_traffic(by_hour, (hour, method, status), sums)
+        _merge_traffic(by_hour, (hour, ANY_METHOD, status), sums)
+    by_day: dict[tuple, list[Any]] = {}
+    for (hour, method, status), sums in by_hour.items():
+        _merge_traffic(by_day, (hour - hour % DAY_US, method, status), sums)
+    all_time: dict[tuple, list[Any]] = {}
+    for (_, method, status), sums in by_day.items():
+        _merge_traffic(all_time, (0, method, status), sums)
+    levels = {Level.HOUR: by_hour, Level.DAY: by_day, Level.ALL: all_time}
+    rows = [
+        (owner_id, level.value, *key, *sums)
+        for level, summed in levels.items()
+        for key, sums in summed.items()
+    ]
+    rows.sort()  # by primary key: the value columns after it never decide, keys are unique
+    return rows
+
+
 def _merge_traffic(into: dict[tuple, list[Any]], key: tuple, sums: list[Any]) -> None:
+    """Merge `sums`, ending in [requests, sum_us, min_us, max_us], into `into[key]`."""
     target = into.get(key)
     if target is None:
         into[key] = list(sums)
         return
-    target[1] += sums[1]
-    target[2] += sums[2]
-    target[3] = min(target[3], sums[3])
-    target[4] = max(target[4], sums[4])
+    target[-4] += sums[-4]
+    target[-3] += sums[-3]
+    target[-2] = min(target[-2], sums[-2])
+    target[-1] = max(target[-1], sums[-1])
 
 
 def _count_rows(

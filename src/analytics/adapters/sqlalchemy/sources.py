@@ -1,8 +1,10 @@
 """Where dashboard numbers come from: row sets of one shape, whatever table they are read from.
 
-A `Source` gives three kinds of rows, each a SELECT whose rows the dashboard queries sum up:
+A `Source` gives four kinds of rows, each a SELECT whose rows the dashboard queries sum up:
 
 - traffic: `t, endpoint, method, status_code, requests, sum_us, min_us, max_us`
+- totals:  `t, method, status_code, requests, sum_us, min_us, max_us` (the same summed over
+  endpoints; `method` is meaningful only where asked for per method)
 - latency: `t, endpoint, latency_bucket, requests`
 - ips:     `ip, requests` (non-null IPs only)
 
@@ -27,7 +29,12 @@ from analytics.adapters.sqlalchemy.rollups import (
     endpoint_key,
 )
 from analytics.adapters.sqlalchemy.tables import request_logs as logs
-from analytics.adapters.sqlalchemy.tables import rollup_ips, rollup_latency, rollup_traffic
+from analytics.adapters.sqlalchemy.tables import (
+    rollup_ips,
+    rollup_latency,
+    rollup_totals,
+    rollup_traffic,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +46,39 @@ class Scope:
     method: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IpBuckets:
+    """Where a source's IPs are rollup rows summed over methods, which are indexed by count
+    (`ix_rollup_ips_ranked`): one owner's buckets of one level in [start_us, end_us)."""
+
+    owner_id: str
+    level: Level
+    start_us: int | None
+    end_us: int | None
+
+    @property
+    def range(self) -> tuple[int | None, int | None]:
+        return self.start_us, self.end_us
+
+
 class Source(Protocol):
-    def traffic(self) -> Sequence[sa.Select]: ...
+    def traffic(self) -> Sequence[sa.Select]:
+        """Rows per endpoint."""
+        ...
+
+    def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        """Rows summed over endpoints: per method too if `per_method`."""
+        ...
 
     def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
         """All of the scope's latency rows, or only those of `endpoints`."""
         ...
 
     def ips(self) -> Sequence[sa.Select]: ...
+
+    def ip_buckets(self) -> IpBuckets | None:
+        """Where all of this source's IPs are in rows indexed by count, if they are."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +94,19 @@ class RawSource:
             sa.select(
                 logs.c.created_us.label("t"),
                 logs.c.endpoint,
+                logs.c.method,
+                logs.c.status_code,
+                _ONE.label("requests"),
+                logs.c.process_time_us.label("sum_us"),
+                logs.c.process_time_us.label("min_us"),
+                logs.c.process_time_us.label("max_us"),
+            ).where(*self._criteria())
+        ]
+
+    def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        return [
+            sa.select(
+                logs.c.created_us.label("t"),
                 logs.c.method,
                 logs.c.status_code,
                 _ONE.label("requests"),
@@ -89,6 +134,9 @@ class RawSource:
             )
         ]
 
+    def ip_buckets(self) -> IpBuckets | None:
+        return None
+
     def _criteria(self) -> list[sa.ColumnElement[bool]]:
         criteria = [logs.c.owner_id == self.scope.owner_id]
         if self.start_us is not None:
@@ -115,20 +163,44 @@ class RollupSource:
     end_us: int | None = None
 
     def traffic(self) -> Sequence[sa.Select]:
+        return [self._traffic(rollup_traffic.c.endpoint)]
+
+    def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        if self.scope.endpoint is not None:  # one endpoint's rows are few already
+            return [self._traffic()]
+        table = rollup_totals
+        if self.scope.method is not None:
+            method = table.c.method == self.scope.method
+        elif per_method:
+            method = table.c.method != ANY_METHOD
+        else:
+            method = table.c.method == ANY_METHOD
+        return [
+            sa.select(
+                table.c.bucket_us.label("t"),
+                table.c.method,
+                table.c.status_code,
+                *_sums(table),
+            ).where(
+                table.c.owner_id == self.scope.owner_id,
+                table.c.level == int(self.level),
+                *bucket_criteria(table, self.start_us, self.end_us),
+                method,
+            )
+        ]
+
+    def _traffic(self, *endpoint: sa.ColumnElement[str]) -> sa.Select:
         table = rollup_traffic
         statement = sa.select(
             table.c.bucket_us.label("t"),
-            table.c.endpoint,
+            *endpoint,
             table.c.method,
             table.c.status_code,
-            table.c.requests,
-            table.c.sum_us,
-            table.c.min_us,
-            table.c.max_us,
+            *_sums(table),
         ).where(*self._criteria(table))
         if self.scope.endpoint is not None:
             statement = statement.where(table.c.endpoint_key == endpoint_key(self.scope.endpoint))
-        return [statement]
+        return statement
 
     def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
         table = rollup_latency
@@ -171,6 +243,12 @@ class RollupSource:
             )
         ]
 
+    def ip_buckets(self) -> IpBuckets | None:
+        unfiltered = self.scope.endpoint is None and self.scope.method is None
+        if unfiltered and self.level in IP_ANY_METHOD_LEVELS:
+            return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
+        return None
+
     def _endpoint_key(self) -> bytes:
         return ANY_ENDPOINT if self.scope.endpoint is None else endpoint_key(self.scope.endpoint)
 
@@ -179,11 +257,11 @@ class RollupSource:
     ) -> list[sa.ColumnElement[bool]]:
         """Owner, level, buckets and method. `any_method_levels`: where the table's
         ANY_ENDPOINT rows are also summed over methods (rows of method ANY_METHOD)."""
-        criteria = [table.c.owner_id == self.scope.owner_id, table.c.level == int(self.level)]
-        if self.start_us is not None:
-            criteria.append(table.c.bucket_us >= self.start_us)
-        if self.end_us is not None:
-            criteria.append(table.c.bucket_us < self.end_us)
+        criteria = [
+            table.c.owner_id == self.scope.owner_id,
+            table.c.level == int(self.level),
+            *bucket_criteria(table, self.start_us, self.end_us),
+        ]
         if self.scope.method is not None:
             criteria.append(table.c.method == self.scope.method)
         elif self.scope.endpoint is None and self.level in any_method_levels:
@@ -191,6 +269,17 @@ class RollupSource:
         elif any_method_levels:
             criteria.append(table.c.method != ANY_METHOD)  # never count a log twice
         return criteria
+
+
+def bucket_criteria(
+    table: sa.Table | sa.TableClause, start_us: int | None, end_us: int | None
+) -> list[sa.ColumnElement[bool]]:
+    criteria = []
+    if start_us is not None:
+        criteria.append(table.c.bucket_us >= start_us)
+    if end_us is not None:
+        criteria.append(table.c.bucket_us < end_us)
+    return criteria
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +291,21 @@ class CombinedSource:
     def traffic(self) -> Sequence[sa.Select]:
         return [select for part in self.parts for select in part.traffic()]
 
+    def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        return [select for part in self.parts for select in part.totals(per_method)]
+
     def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
         return [select for part in self.parts for select in part.latency(endpoints)]
 
     def ips(self) -> Sequence[sa.Select]:
         return [select for part in self.parts for select in part.ips()]
+
+    def ip_buckets(self) -> IpBuckets | None:
+        return None
+
+
+def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:
+    return (table.c.requests, table.c.sum_us, table.c.min_us, table.c.max_us)
 
 
 _ONE = sa.literal_column("1", sa.BigInteger)

@@ -77,6 +77,24 @@ rollup_traffic = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# rollup_traffic summed over endpoints: per method and status, and (method ANY_METHOD) per
+# status only. Totals, method and status splits and time series read these few rows per
+# bucket instead of every endpoint's.
+rollup_totals = sa.Table(
+    "rollup_totals",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("bucket_us", sa.BigInteger, primary_key=True),
+    sa.Column("method", sa.String(16), primary_key=True),
+    sa.Column("status_code", sa.SmallInteger, primary_key=True),
+    sa.Column("requests", sa.BigInteger, nullable=False),
+    sa.Column("sum_us", sa.BigInteger, nullable=False),
+    sa.Column("min_us", sa.BigInteger, nullable=False),
+    sa.Column("max_us", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 rollup_latency = sa.Table(
     "rollup_latency",
     metadata,
@@ -103,6 +121,10 @@ rollup_ips = sa.Table(
     sa.Column("requests", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+# Migration 0007 also indexes the rows summed over methods (method ANY_METHOD: all time and
+# days) by count, `ix_rollup_ips_ranked (owner_id, level, bucket_us, requests DESC, ip)
+# WHERE method = ''` (ip in code point order), so one bucket's top IPs are its first rows.
+IP_RANKING_INDEX = "ix_rollup_ips_ranked"
 
 # The oldest and newest created_us an owner ever sent (kept when retention deletes raw rows).
 owner_spans = sa.Table(
