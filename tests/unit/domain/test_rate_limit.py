@@ -25,11 +25,17 @@ def test_a_new_subject_may_send_a_burst_at_once_and_no_more() -> None:
     assert take_many(4, now=100.0) == [0.0, 0.0, 0.0, pytest.approx(0.5)]
 
 
-def test_after_a_refusal_the_wait_it_names_is_enough() -> None:
+def emptied(now: float) -> TokenBucket:
+    """A bucket whose burst was all taken at `now`."""
     bucket = None
-    for _ in range(3):
-        bucket = take_token(bucket, LIMIT, 10.0).bucket
-    refused = take_token(bucket, LIMIT, 10.0)
+    for _ in range(LIMIT.burst):
+        bucket = take_token(bucket, LIMIT, now).bucket
+    assert bucket is not None
+    return bucket
+
+
+def test_after_a_refusal_the_wait_it_names_is_enough() -> None:
+    refused = take_token(emptied(10.0), LIMIT, 10.0)
     assert not refused.admitted
 
     too_early = take_token(refused.bucket, LIMIT, 10.0 + refused.retry_after_s * 0.9)
@@ -40,9 +46,7 @@ def test_after_a_refusal_the_wait_it_names_is_enough() -> None:
 
 
 def test_tokens_come_back_at_the_rate_and_never_beyond_the_burst() -> None:
-    bucket = None
-    for _ in range(3):
-        bucket = take_token(bucket, LIMIT, 0.0).bucket
+    bucket = emptied(0.0)
 
     assert take_many(2, now=1.0, bucket=bucket) == [0.0, 0.0]  # 1 s at 2/s: two tokens
     assert take_many(4, now=1000.0, bucket=bucket) == [0.0, 0.0, 0.0, pytest.approx(0.5)]
@@ -56,11 +60,7 @@ def test_a_bucket_says_when_it_is_full_again() -> None:
 
 
 def test_a_clock_read_older_than_the_bucket_refills_nothing() -> None:
-    bucket = None
-    for _ in range(3):
-        bucket = take_token(bucket, LIMIT, 50.0).bucket
-
-    late_reader = take_token(bucket, LIMIT, 49.0)
+    late_reader = take_token(emptied(50.0), LIMIT, 49.0)
 
     assert not late_reader.admitted
     assert late_reader.bucket.updated_at == 50.0

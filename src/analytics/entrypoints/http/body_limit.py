@@ -7,10 +7,10 @@ one chunk is ever held in memory, whatever the endpoint.
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from analytics.entrypoints.http.asgi_answers import send_error
 
 
 class BodyTooLarge(HTTPException):
@@ -76,16 +76,4 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_too_large(send: Send, error: BodyTooLarge) -> None:
-    body = json.dumps({"detail": error.detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 413, error.detail)

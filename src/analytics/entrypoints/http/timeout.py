@@ -16,11 +16,11 @@ Once a response has started, it is not cut short: a long CSV download may take i
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from analytics.entrypoints.http.asgi_answers import send_error
 from analytics.entrypoints.http.errors import RETRY_AFTER_UNAVAILABLE_S
 
 logger = logging.getLogger("analytics.http")
@@ -96,17 +96,5 @@ async def _send_timeout(send: Send, timeout_seconds: float, waiting_for_body: bo
     else:
         detail = f"the request was not answered within {timeout_seconds:g} s; retry later"
     logger.warning("answering 503: %s", detail)
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_UNAVAILABLE_S).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    retry_after = str(RETRY_AFTER_UNAVAILABLE_S).encode()
+    await send_error(send, 503, detail, [(b"retry-after", retry_after)])
