@@ -11,6 +11,7 @@ from dependency_injector import providers
 
 from analytics import SERVICE_NAME, __version__
 from analytics.application.errors import StorageUnavailable
+from analytics.domain.batches import BatchReceipt
 from analytics.domain.dashboard import DashboardData, DashboardQuery
 from analytics.domain.keys import ApiKey
 from analytics.domain.log_filter import LogFilter, LogPage
@@ -25,7 +26,9 @@ class StorageDown:
     def _fail(self) -> Any:
         raise StorageUnavailable("storage unavailable: connection refused")
 
-    def add_many(self, owner_id: str, logs: Sequence[RequestLog]) -> int:
+    def add_many(
+        self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
+    ) -> int:
         return self._fail()
 
     def list(self, owner_id: str, log_filter: LogFilter, page: LogPage) -> list[StoredLog]:
