@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
+from analytics.entrypoints.settings import Settings
 from tests.e2e.conftest import Api
 from tests.e2e.server import RunningServer, serving
 
@@ -69,3 +71,11 @@ def test_analytics_serve_believes_no_forwarded_header_by_default(
     with httpx.Client(base_url=untrusting_server.base_url) as client:
         assert issue(client, "203.0.113.1") == 201
         assert issue(client, "203.0.113.2") == 429
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = Settings(trusted_proxies="127.0.0.1, 10.0.0.0/8,::1")
+
+    assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    with pytest.raises(ValidationError, match="'nginx' is not an IP address or network"):
+        Settings(trusted_proxies="127.0.0.1,nginx")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pydantic import ValidationError
 
+from analytics.entrypoints.settings import Settings
 from tests.e2e.bodies import SEED_LOG
 from tests.e2e.conftest import Api
 
@@ -72,3 +74,18 @@ def test_a_page_may_read_retry_after_of_a_rate_limited_answer(
     assert refused.status_code == 429
     assert refused.headers["access-control-allow-origin"] == ALLOWED
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    "origins", ["https://a.example, http://localhost:3000", "http://[::1]:8080", "*"]
+)
+def test_origins_are_read_comma_separated(origins: str) -> None:
+    expected = [origin.strip() for origin in origins.split(",")]
+
+    assert Settings(cors_origins=origins).cors_origins == expected
+
+
+@pytest.mark.parametrize("origin", ["a.example", "https://a.example/", "ftp://a.example"])
+def test_what_no_browser_sends_as_an_origin_is_refused_at_start_up(origin: str) -> None:
+    with pytest.raises(ValidationError, match="is not an origin"):
+        Settings(cors_origins=origin)

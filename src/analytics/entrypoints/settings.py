@@ -4,6 +4,7 @@ and the container they configure."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from analytics.containers import Container
 
 DEFAULT_DATABASE_URL = "sqlite:///./analytics.db"
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:\[\]]+)(:[0-9]{1,5})?")
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_EXPIRY_INTERVAL_SECONDS = 600.0
 # Generous: far above what a busy app's middleware sends (a batch a second per process, or
@@ -126,6 +128,15 @@ class Settings(BaseSettings):
                     ipaddress.ip_network(item, strict=False)
                 except ValueError:
                     raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # A browser sends `Origin: https://host[:port]`; anything else would never match.
+        for origin in value:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://example.com")
         return value
 
     @field_validator("admin_token", "retention_days", mode="before")
