@@ -10,7 +10,8 @@ recomputed bottom-up:
   equals the row's requests); otherwise (retention deleted some) it keeps its old values,
   which still bound the remaining logs but may come from a deleted one;
 - a day row from its hour rows, an all-time row from its day rows (each level is the
-  exact merge of the level below, as at ingest).
+  exact merge of the level below, as at ingest);
+- a totals row from the traffic rows of its bucket (it is their sum over endpoints).
 
 The owner's time span is recomputed from the first and last remaining hour likewise.
 """
@@ -18,16 +19,21 @@ The owner's time span is recomputed from the first and last remaining hour likew
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
+from analytics.adapters.sqlalchemy.bulk import bulk_upsert
 from analytics.adapters.sqlalchemy.rollups import (
+    ANY_METHOD,
     DAY_US,
     HOUR_US,
     IP_COLUMNS,
     LATENCY_COLUMNS,
+    TOTALS_COLUMNS,
     TRAFFIC_COLUMNS,
     Level,
     endpoint_key,
@@ -38,44 +44,67 @@ from analytics.adapters.sqlalchemy.tables import (
     request_logs,
     rollup_ips,
     rollup_latency,
+    rollup_totals,
     rollup_traffic,
 )
 
 Row = tuple[Any, ...]
 Group = tuple[bytes, str, int]  # endpoint_key, method, status_code
+# Keys per SQLite DELETE statement: 7 key columns x 2000 stays under its variable limit.
+_DELETE_CHUNK = 2000
 # Each level after the first is recomputed from the one before: (level, bucket width).
 _COARSER_LEVELS = ((Level.DAY, DAY_US), (Level.ALL, None))
 
 
 class _Subtraction:
-    """`UPDATE ... SET c = c - ?` by primary key, then delete the rows left at zero."""
+    """Adds the negated values through ingest's own upsert (one statement per table and
+    batch; every row exists, so it only ever updates), then deletes the rows left at zero:
+    on PostgreSQL one statement joining arrays of the keys, on SQLite `IN (VALUES ...)`."""
 
     def __init__(
         self, bind: Engine | Connection, table: sa.Table, columns: Sequence[str], values: list[str]
     ) -> None:
-        mark = "%s" if bind.dialect.name == "postgresql" else "?"
+        self._add = bulk_upsert(bind, table, columns, add_columns=values)
+        self._value_positions = {columns.index(value) for value in values}
+        self._key_positions = [columns.index(column.name) for column in table.primary_key]
+        self._postgres = bind.dialect.name == "postgresql"
         keys = [column.name for column in table.primary_key]
-        where = " AND ".join(f"{key} = {mark}" for key in keys)
-        assignments = ", ".join(f"{value} = {value} - {mark}" for value in values)
-        self._update = f"UPDATE {table.name} SET {assignments} WHERE {where}"
-        self._delete = f"DELETE FROM {table.name} WHERE {where} AND requests = 0"
-        self._value_positions = [columns.index(value) for value in values]
-        self._key_positions = [columns.index(key) for key in keys]
+        if self._postgres:
+            dialect = postgresql.dialect()
+            arrays = ", ".join(f"%s::{table.c[k].type.compile(dialect=dialect)}[]" for k in keys)
+            matching = " AND ".join(f"{table.name}.{k} = gone.{k}" for k in keys)
+            self._delete = (
+                f"DELETE FROM {table.name} USING unnest({arrays}) AS gone({', '.join(keys)})"
+                f" WHERE {matching} AND {table.name}.requests = 0"
+            )
+        else:
+            self._row_marks = f"({', '.join(['?'] * len(keys))})"
+            self._delete = (
+                f"DELETE FROM {table.name} WHERE requests = 0 AND ({', '.join(keys)}) IN (VALUES "
+            )
 
     def execute(self, connection: Connection, rows: Sequence[Row]) -> None:
         if not rows:
             return
+        negated = [
+            tuple(-v if i in self._value_positions else v for i, v in enumerate(row))
+            for row in rows
+        ]
+        self._add.execute(connection, negated)
         keys = [tuple(row[i] for i in self._key_positions) for row in rows]
-        values = [tuple(row[i] for i in self._value_positions) for row in rows]
-        connection.exec_driver_sql(
-            self._update, [(*v, *k) for v, k in zip(values, keys, strict=True)]
-        )
-        connection.exec_driver_sql(self._delete, keys)
+        if self._postgres:
+            connection.exec_driver_sql(self._delete, tuple(map(list, zip(*keys, strict=True))))
+            return
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            chunk = keys[start : start + _DELETE_CHUNK]
+            marks = ", ".join([self._row_marks] * len(chunk))
+            connection.exec_driver_sql(f"{self._delete}{marks})", tuple(chain.from_iterable(chunk)))
 
 
 class RollupSubtraction:
     def __init__(self, bind: Engine | Connection) -> None:
         self._traffic = _Subtraction(bind, rollup_traffic, TRAFFIC_COLUMNS, ["requests", "sum_us"])
+        self._totals = _Subtraction(bind, rollup_totals, TOTALS_COLUMNS, ["requests", "sum_us"])
         self._latency = _Subtraction(bind, rollup_latency, LATENCY_COLUMNS, ["requests"])
         self._ips = _Subtraction(bind, rollup_ips, IP_COLUMNS, ["requests"])
 
@@ -89,6 +118,8 @@ class RollupSubtraction:
         # PostgreSQL writers lock shared rows in one order and cannot deadlock.
         self._traffic.execute(connection, rollups.traffic)
         _recompute_min_max(connection, owner_id, rollups.traffic)
+        self._totals.execute(connection, rollups.totals)
+        _recompute_totals_min_max(connection, owner_id, rollups.totals)
         self._latency.execute(connection, rollups.latency)
         self._ips.execute(connection, rollups.ips)
         _recompute_span(connection, owner_id)
@@ -199,6 +230,63 @@ def _set_min_max(connection: Connection, owner_id: str, level: Level, updates: l
     )
     names = ("b_min", "b_max", "b_bucket", "b_key", "b_method", "b_status")
     connection.execute(statement, [dict(zip(names, row, strict=True)) for row in updates])
+
+
+def _recompute_totals_min_max(connection: Connection, owner_id: str, totals: Sequence[Row]) -> None:
+    """Totals rows from the (already recomputed) traffic rows of their level and bucket."""
+    level_at, bucket_at = TOTALS_COLUMNS.index("level"), TOTALS_COLUMNS.index("bucket_us")
+    method_at, status_at = TOTALS_COLUMNS.index("method"), TOTALS_COLUMNS.index("status_code")
+    touched: dict[tuple[int, int], set[tuple[str, int]]] = {}
+    for row in totals:
+        touched.setdefault((row[level_at], row[bucket_at]), set()).add(
+            (row[method_at], row[status_at])
+        )
+    traffic = rollup_traffic.c
+    updates = []
+    for (level, bucket), groups in touched.items():
+        merged: dict[tuple[str, int], tuple[int, int]] = {}
+        for method, status, lo, hi in connection.execute(
+            sa.select(
+                traffic.method,
+                traffic.status_code,
+                sa.func.min(traffic.min_us),
+                sa.func.max(traffic.max_us),
+            )
+            .where(
+                traffic.owner_id == owner_id, traffic.level == level, traffic.bucket_us == bucket
+            )
+            .group_by(traffic.method, traffic.status_code)
+        ):
+            merged[(method, status)] = (lo, hi)
+            any_lo, any_hi = merged.get((ANY_METHOD, status), (lo, hi))
+            merged[(ANY_METHOD, status)] = (min(any_lo, lo), max(any_hi, hi))
+        updates += [
+            {
+                "b_min": merged[g][0],
+                "b_max": merged[g][1],
+                "b_level": level,
+                "b_bucket": bucket,
+                "b_method": g[0],
+                "b_status": g[1],
+            }
+            for g in groups
+            if g in merged
+        ]
+    if not updates:
+        return
+    totals_c = rollup_totals.c
+    connection.execute(
+        sa.update(rollup_totals)
+        .where(
+            totals_c.owner_id == owner_id,
+            totals_c.level == sa.bindparam("b_level"),
+            totals_c.bucket_us == sa.bindparam("b_bucket"),
+            totals_c.method == sa.bindparam("b_method"),
+            totals_c.status_code == sa.bindparam("b_status"),
+        )
+        .values(min_us=sa.bindparam("b_min"), max_us=sa.bindparam("b_max")),
+        updates,
+    )
 
 
 def _recompute_span(connection: Connection, owner_id: str) -> None:
