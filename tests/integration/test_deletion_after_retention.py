@@ -4,11 +4,8 @@ not all there keep their old values, a bound that may come from a deleted log.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from analytics.adapters.sqlalchemy import (
@@ -22,31 +19,10 @@ from analytics.domain.logs import RequestLog
 from analytics.domain.metrics import overall_stats
 from analytics.domain.time import Granularity, TimeRange
 from tests.builders import request_log
-from tests.contract.backends import (
-    BACKEND_NAMES,
-    migrated_engine,
-    postgres_schema_url,
-    require_postgres_url,
-)
 
-SQL_BACKENDS = [
-    pytest.param(name, marks=[pytest.mark.postgres] if name == "postgresql" else [])
-    for name in BACKEND_NAMES
-    if name != "memory"
-]
 HOUR_1 = datetime(2024, 5, 1, 10, tzinfo=UTC)
 HOUR_2 = HOUR_1 + timedelta(hours=1)
 ALL_TIME = DashboardQuery(granularity=Granularity.DAY)
-
-
-@pytest.fixture(params=SQL_BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        with migrated_engine(f"sqlite:///{tmp_path / 'a.db'}") as opened:
-            yield opened
-    else:
-        with postgres_schema_url(require_postgres_url()) as url, migrated_engine(url) as opened:
-            yield opened
 
 
 def at(moment: datetime, minutes: int, took_us: int) -> RequestLog:

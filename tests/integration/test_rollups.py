@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,17 +27,11 @@ from analytics.domain.logs import RequestLog
 from analytics.domain.metrics import compute_dashboard_data
 from analytics.domain.time import Granularity, TimeRange
 from tests.contract.backends import (
-    BACKEND_NAMES,
     migrated_engine,
     postgres_schema_url,
     require_postgres_url,
 )
 
-SQL_BACKENDS = [
-    pytest.param(name, marks=[pytest.mark.postgres] if name == "postgresql" else [])
-    for name in BACKEND_NAMES
-    if name != "memory"
-]
 START = datetime(2024, 3, 28, 21, 17, 3, tzinfo=UTC)
 
 
@@ -55,16 +48,6 @@ def traffic(count: int, seed: int = 0) -> list[RequestLog]:
         )
         for i in range(count)
     ]
-
-
-@pytest.fixture(params=SQL_BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        with migrated_engine(f"sqlite:///{tmp_path / 'rollups.db'}") as opened:
-            yield opened
-    else:
-        with postgres_schema_url(require_postgres_url()) as url, migrated_engine(url) as opened:
-            yield opened
 
 
 def queries() -> list[DashboardQuery]:
