@@ -60,18 +60,6 @@ def test_retention_deletes_old_raw_logs_and_dashboards_keep_them(
     assert endpoints == {"/old": 3, "/recent": 2}
 
 
-def test_without_retention_old_raw_logs_stay(database_url: str, tmp_path: Path) -> None:
-    with (
-        serving(database_url, tmp_path / "server.log", environment=FAST_EXPIRY) as server,
-        httpx.Client(base_url=server.base_url, timeout=30) as client,
-    ):
-        headers = {"X-API-Key": client.post("/generate_key").json()["api_key"]}
-        body = batch_body([log_body(created_at=days_ago(3000))])
-        assert client.post("/track/batch", json=body, headers=headers).status_code == 202
-        time.sleep(1)  # five expiry runs
-        assert len(client.get("/raw_logs", headers=headers).json()) == 1
-
-
 def test_batch_ids_older_than_a_day_are_forgotten(database_url: str, tmp_path: Path) -> None:
     if storage_kind(database_url) == MEMORY:
         pytest.skip("the test ages batch ids in the database; memory has none to reach")
