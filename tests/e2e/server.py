@@ -53,8 +53,8 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_until_healthy(server: RunningServer) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def _wait_until_healthy(server: RunningServer, startup_seconds: float) -> None:
+    deadline = time.monotonic() + startup_seconds
     while time.monotonic() < deadline and server.process.poll() is None:
         try:
             if httpx.get(f"{server.base_url}/health", timeout=2).status_code == 200:
@@ -79,11 +79,16 @@ def stop(server: RunningServer) -> int:
 
 @contextmanager
 def serving(
-    database_url: str, log_path: Path, *extra_args: str, environment: Mapping[str, str] = {}
+    database_url: str,
+    log_path: Path,
+    *extra_args: str,
+    environment: Mapping[str, str] = {},
+    startup_seconds: float = STARTUP_SECONDS,
 ) -> Iterator[RunningServer]:
     """`analytics serve` on a free port until the block ends (stopped even if it fails).
 
-    `environment` adds variables (e.g. ANALYTICS_* settings) to a clean environment.
+    `environment` adds variables (e.g. ANALYTICS_* settings) to a clean environment;
+    `startup_seconds` is how long it may take to answer /health.
     """
     port = free_port()
     command = [
@@ -103,7 +108,7 @@ def serving(
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        _wait_until_healthy(server)
+        _wait_until_healthy(server, startup_seconds)
         yield server
     finally:
         stop(server)
