@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -118,11 +119,21 @@ def openapi(memory_api: Api) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_docs_page_is_served(memory_api: Api) -> None:
+def test_docs_page_is_served_with_its_assets_from_this_server(memory_api: Api) -> None:
     response = memory_api.client.get("/docs")
 
     assert response.status_code == 200
     assert "openapi.json" in response.text
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert sources and all(source.startswith("/docs-assets/") for source in sources), sources
+    for source in sources:
+        assert memory_api.client.get(source).status_code == 200, source
+
+
+def test_redoc_page_is_not_served(memory_api: Api) -> None:
+    # Its bundle fetches a logo from its maker's site; /docs is the one reference page.
+    assert memory_api.client.get("/redoc").status_code == 404
 
 
 def test_openapi_lists_every_endpoint(openapi: dict[str, Any]) -> None:

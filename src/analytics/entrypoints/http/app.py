@@ -18,6 +18,7 @@ from analytics import SERVICE_NAME, __version__
 from analytics.containers import Container, start_storage
 from analytics.entrypoints.http import rate_limits, security
 from analytics.entrypoints.http.allowed_methods import install_allowed_methods
+from analytics.entrypoints.http.api_docs import install_api_docs
 from analytics.entrypoints.http.body_limit import BodySizeLimit
 from analytics.entrypoints.http.edge import install_edge_middleware
 from analytics.entrypoints.http.errors import RATE_LIMITED, install_error_handlers
@@ -72,6 +73,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     app.state.settings = settings
@@ -82,6 +85,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         app.include_router(module.router, **ROUTER_OPTIONS.get(module, {}))
     app.include_router(ui_router)
     install_openapi(app)
+    install_api_docs(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     install_edge_middleware(app, settings)
 
