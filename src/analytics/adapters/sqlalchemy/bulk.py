@@ -1,18 +1,20 @@
 """Statements for the ingest hot path: plain SQL text executed with tuples.
 
 SQLAlchemy's per-row parameter processing cost more than the database's own work for these
-batches, so the insert and the rollup upserts go to the driver directly, one statement per
-table and batch:
+batches, so the insert and the rollup upserts go to the driver directly, with few
+statements per table and batch:
 
 - PostgreSQL: `INSERT ... SELECT ... FROM unnest(%s::type[], ...)`, one array parameter per
   column, so a batch is one statement, one round trip and one plan instead of a row each.
   `WITH ORDINALITY ... ORDER BY` keeps the rows in the order given: rollup rows come sorted by
   primary key, so concurrent writers lock shared rows in one order and cannot deadlock.
-- SQLite: one multi-row `INSERT ... VALUES (?, ...), (?, ...), ...`, split only where the
-  bound-variable limit requires (32766 by default: ~3000 rows a statement). Not `executemany`:
-  that steps the statement once per row and takes the GIL back between rows, and while other
-  requests' threads are parsing JSON each of those hand-overs waits for them, which made the
-  same upserts 2-5 times slower than one statement per table.
+- SQLite: multi-row `INSERT ... VALUES (?, ...), (?, ...), ...` statements of 2^k rows, at
+  most MAX_ROWS_PER_STATEMENT: about 25 statements for a batch's ~10 000 rollup rows. Not
+  `executemany`: that steps the statement once per row and takes the GIL back between rows,
+  and while other requests' threads parse JSON each hand-over waits for them, which made the
+  same upserts 2-5 times slower. Sizes are powers of two because the `sqlite3` module keeps
+  up to 128 compiled statements per connection, and a compiled statement costs about 2 kB
+  per row: a statement per batch size would pile up hundreds of MB.
 
 The upsert's `ON CONFLICT` clause is the same text on both, apart from the two-argument
 min/max, which PostgreSQL spells LEAST/GREATEST.
@@ -20,7 +22,6 @@ min/max, which PostgreSQL spells LEAST/GREATEST.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -29,6 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
+
+# 1024 rows of at most 11 columns: 11264 bound variables, inside SQLite's default limit of
+# 32766, and ~2 MB compiled: the cached sizes 1, 2, ... 1024 take ~4 MB per table, kept by
+# the one connection that writes (engine.SqliteWriter).
+MAX_ROWS_PER_STATEMENT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +50,20 @@ class BulkStatement:
         if self.by_columns:
             connection.exec_driver_sql(self.sql, tuple(map(list, zip(*rows, strict=True))))
             return
-        per_statement = max(1, _variable_limit(connection) // len(rows[0]))
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            connection.exec_driver_sql(
-                self._rows_sql(len(chunk)), tuple(chain.from_iterable(chunk))
-            )
+        start = 0
+        while start < len(rows):
+            count = _chunk_size(len(rows) - start)
+            chunk = rows[start : start + count]
+            connection.exec_driver_sql(self._rows_sql(count), tuple(chain.from_iterable(chunk)))
+            start += count
 
     def _rows_sql(self, count: int) -> str:
         return f"{self.sql} {', '.join([self.row_placeholder] * count)} {self.suffix}"
 
 
-def _variable_limit(connection: Connection) -> int:
-    """How many `?` one statement may hold on this SQLite connection."""
-    return connection.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+def _chunk_size(remaining: int) -> int:
+    """The largest power of two up to `remaining` and MAX_ROWS_PER_STATEMENT."""
+    return min(MAX_ROWS_PER_STATEMENT, 1 << (remaining.bit_length() - 1))
 
 
 def bulk_insert(

@@ -33,9 +33,9 @@ except ImportError:  # not POSIX: writers of other processes rely on busy_timeou
     fcntl = None  # type: ignore[assignment]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Per connection, allocated as pages are used. A batch's rollup upserts touch pages all over
-# the rollup B-trees; SQLite's default of 2 MiB would evict and re-read them every batch.
-SQLITE_CACHE_KIB = 32 * 1024
+# The writer connection's page cache (allocated as pages are used; readers keep SQLite's
+# 2 MiB). A batch's rollup upserts touch pages all over the rollup B-trees: a few MB.
+SQLITE_WRITER_CACHE_KIB = 32 * 1024
 # WAL pages between automatic checkpoints (default 1000, 4 MiB: about every batch). The
 # hot rollup pages (today, all time) are then copied to the database once per checkpoint
 # instead of once per batch.
@@ -95,11 +95,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         _write_gate(engine),
         write_health(engine).watching(),
         storage_errors(),
-        engine.connect() as connection,
+        _writer_connection(engine) as connection,
+        connection.begin(),
     ):
-        connection.execution_options(**{_WRITE_OPTION: True})
-        with connection.begin():
-            yield connection
+        yield connection
 
 
 @contextmanager
@@ -157,6 +156,7 @@ def _sqlite_engine(url: URL) -> Engine:
         )
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
+    event.listen(engine, "engine_disposed", _close_sqlite_writer)
     return engine
 
 
@@ -169,7 +169,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
@@ -179,6 +178,75 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin_sqlite_transaction(connection: Connection) -> None:
     writes = connection.get_execution_options().get(_WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@contextmanager
+def _writer_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for a write; the caller holds the write gate.
+
+    A SQLite file gets the same connection for every write of this process (its
+    `SqliteWriter`), so that its page cache stays warm: SQLite empties a connection's cache
+    whenever another connection wrote since its last transaction, and with writes taking
+    turns on pooled connections every batch started cold and read again the rollup pages the
+    batch before had just written.
+    """
+    writer = _sqlite_writer(engine)
+    if writer is None:
+        with engine.connect() as connection:
+            connection.execution_options(**{_WRITE_OPTION: True})
+            yield connection
+        return
+    yield writer.connection(engine)
+
+
+class SqliteWriter:
+    """One pooled connection kept checked out for an engine's writes in one process.
+
+    Only used under the write gate, so by one thread at a time. Closed by `engine.dispose()`
+    (new connections may be configured differently) and replaced after it broke.
+    """
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def connection(self, engine: Engine) -> Connection:
+        current = self._connection
+        if current is not None and (current.closed or current.invalidated):
+            self.close()
+            current = None
+        if current is None:
+            current = engine.connect()
+            current.execution_options(**{_WRITE_OPTION: True})
+            driver_connection = current.connection.driver_connection
+            driver_connection.execute(f"PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}")
+            self._connection = current
+        return current
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+# On the engine itself (its writers by process id), so that they go with it.
+_WRITERS = "analytics_sqlite_writers"
+
+
+def _sqlite_writer(engine: Engine) -> SqliteWriter | None:
+    """The engine's writer in this process; None but for SQLite files."""
+    if not is_sqlite(engine) or (engine.url.database or "") in ("", ":memory:"):
+        return None
+    with _gates_guard:
+        writers: dict[int, SqliteWriter] = engine.__dict__.setdefault(_WRITERS, {})
+        # By process: a forked child must not write through its parent's connection.
+        return writers.setdefault(os.getpid(), SqliteWriter())
+
+
+def _close_sqlite_writer(engine: Engine) -> None:
+    with _gates_guard:
+        writer = engine.__dict__.get(_WRITERS, {}).pop(os.getpid(), None)
+    if writer is not None:
+        writer.close()
 
 
 def _write_gate(engine: Engine) -> AbstractContextManager[None]:

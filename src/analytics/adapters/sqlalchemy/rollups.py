@@ -1,19 +1,22 @@
 """Rollups: what a batch of logs adds to the pre-aggregated tables.
 
-A batch is summed in Python at the hour level first (one dictionary update per log and
-table), then the hour sums are merged into day and all-time sums, into the ANY_ENDPOINT
-rows and into the totals (summed over endpoints); the result is a few upsert rows per
-table, sorted by primary key so that concurrent PostgreSQL transactions lock shared rows
-in one order and never deadlock.
+A batch is summed in Python column by column: latency and IP counts with `Counter`s over
+the zipped columns of its logs (a loop in C), at each level and for the ANY_ENDPOINT rows;
+traffic with one dictionary update per log at the hour level, then the hour sums merged
+into day and all-time sums and into the totals (summed over endpoints). The result is one
+upsert row per distinct key and table, sorted by primary key so that concurrent PostgreSQL
+transactions lock shared rows in one order and never deadlock.
 Rows are tuples in the column order of the `*_COLUMNS` constants.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import compress, repeat
 from typing import Any
 
 HOUR_US = 3_600_000_000
@@ -104,45 +107,57 @@ class BatchRollups:
 
 def rollups_of(owner_id: str, log_rows: Iterable[Sequence[Any]]) -> BatchRollups:
     """The rollups of raw rows, each starting with the AGGREGATED_COLUMNS, all of `owner_id`."""
-    keys: dict[str, bytes] = {}
-    # (hour, key, method, status) -> [endpoint, requests, sum_us, min_us, max_us]
-    traffic: dict[tuple, list[Any]] = {}
-    latency: dict[tuple, int] = {}  # (key, hour, method, latency_bucket) -> requests
-    ips: dict[tuple, int] = {}  # (key, hour, method, ip) -> requests
-    first = last = None
-    for _, created, method, endpoint, ip, status, took, bucket, *_ in log_rows:
-        key = keys.get(endpoint)
-        if key is None:
-            key = keys[endpoint] = endpoint_key(endpoint)
-        hour = created - created % HOUR_US  # Python's % is a floor modulo, also before 1970
-        sums = traffic.get((hour, key, method, status))
-        if sums is None:
-            traffic[(hour, key, method, status)] = [endpoint, 1, took, took, took]
-        else:
-            sums[1] += 1
-            sums[2] += took
-            if took < sums[3]:
-                sums[3] = took
-            if took > sums[4]:
-                sums[4] = took
-        latency_key = (key, hour, method, bucket)
-        latency[latency_key] = latency.get(latency_key, 0) + 1
-        if ip is not None:
-            ip_key = (key, hour, method, ip)
-            ips[ip_key] = ips.get(ip_key, 0) + 1
-        if first is None or created < first:
-            first = created
-        if last is None or created > last:
-            last = created
-    if first is None:
+    # Column by column: counting is then Counters over zipped columns, a loop in C.
+    columns = list(zip(*log_rows, strict=True))
+    if not columns:
         raise ValueError("a batch without logs has no rollups")
+    _, created, methods, endpoints, ips, statuses, took, latency = columns[:8]
+    digests = {endpoint: endpoint_key(endpoint) for endpoint in set(endpoints)}
+    keys = list(map(digests.__getitem__, endpoints))
+    hours = [moment - moment % HOUR_US for moment in created]  # floor modulo, also before 1970
+    buckets = {
+        Level.HOUR: hours,
+        Level.DAY: [hour - hour % DAY_US for hour in hours],
+        Level.ALL: [0] * len(hours),
+    }
+    traffic = _hourly_traffic(hours, keys, methods, statuses, endpoints, took)
+    ip_buckets, ip_columns = buckets, (keys, methods, ips)
+    known = [ip is not None for ip in ips]
+    if not all(known):  # null IPs count nowhere in the IP rollups
+        ip_buckets = {level: list(compress(bucket, known)) for level, bucket in buckets.items()}
+        ip_columns = tuple(list(compress(column, known)) for column in ip_columns)
     return BatchRollups(
         traffic=_traffic_rows(owner_id, traffic),
         totals=_totals_rows(owner_id, traffic),
-        latency=_count_rows(owner_id, latency, LATENCY_ANY_METHOD_LEVELS),
-        ips=_count_rows(owner_id, ips, IP_ANY_METHOD_LEVELS),
-        span=(owner_id, first, last),
+        latency=_count_rows(owner_id, buckets, (keys, methods, latency), LATENCY_ANY_METHOD_LEVELS),
+        ips=_count_rows(owner_id, ip_buckets, ip_columns, IP_ANY_METHOD_LEVELS),
+        span=(owner_id, min(created), max(created)),
     )
+
+
+def _hourly_traffic(
+    hours: Sequence[int],
+    keys: Sequence[bytes],
+    methods: Sequence[str],
+    statuses: Sequence[int],
+    endpoints: Sequence[str],
+    took: Sequence[int],
+) -> dict[tuple, list[Any]]:
+    """(hour, key, method, status) -> [endpoint, requests, sum_us, min_us, max_us]."""
+    hourly: dict[tuple, list[Any]] = {}
+    groups = zip(hours, keys, methods, statuses, strict=True)
+    for group, endpoint, value in zip(groups, endpoints, took, strict=True):
+        sums = hourly.get(group)
+        if sums is None:
+            hourly[group] = [endpoint, 1, value, value, value]
+            continue
+        sums[1] += 1
+        sums[2] += value
+        if value < sums[3]:
+            sums[3] = value
+        elif value > sums[4]:
+            sums[4] = value
+    return hourly
 
 
 def _traffic_rows(owner_id: str, hourly: dict[tuple, list[Any]]) -> list[Row]:
@@ -191,41 +206,42 @@ def _merge_traffic(into: dict[tuple, list[Any]], key: tuple, sums: list[Any]) ->
         return
     target[-4] += sums[-4]
     target[-3] += sums[-3]
-    target[-2] = min(target[-2], sums[-2])
-    target[-1] = max(target[-1], sums[-1])
+    if sums[-2] < target[-2]:
+        target[-2] = sums[-2]
+    if sums[-1] > target[-1]:
+        target[-1] = sums[-1]
 
 
 def _count_rows(
-    owner_id: str, hourly: dict[tuple, int], any_method_levels: frozenset[Level]
+    owner_id: str,
+    buckets: dict[Level, Sequence[int]],
+    columns: tuple[Sequence[bytes], Sequence[str], Sequence[Any]],
+    any_method_levels: frozenset[Level],
 ) -> list[Row]:
     """Rows keyed (endpoint_key, bucket, method, value) at every level, plus the
-    ANY_ENDPOINT rows that sum all endpoints (and at `any_method_levels` all methods too)."""
-    by_hour = dict(hourly)
-    for (_, hour, method, value), n in hourly.items():
-        any_key = (ANY_ENDPOINT, hour, method, value)
-        by_hour[any_key] = by_hour.get(any_key, 0) + n
-    by_day: dict[tuple, int] = {}
-    for (key, hour, method, value), n in by_hour.items():
-        day_key = (key, hour - hour % DAY_US, method, value)
-        by_day[day_key] = by_day.get(day_key, 0) + n
-    all_time: dict[tuple, int] = {}
-    for (key, _, method, value), n in by_day.items():
-        all_key = (key, 0, method, value)
-        all_time[all_key] = all_time.get(all_key, 0) + n
-    levels = {Level.HOUR: by_hour, Level.DAY: by_day, Level.ALL: all_time}
+    ANY_ENDPOINT rows that sum all endpoints (and at `any_method_levels` all methods too).
+
+    `columns` are each log's endpoint key, method and value. The rows are appended level by
+    level, ANY_ENDPOINT (the empty key, the smallest) before the endpoints, each part sorted
+    on its own: the whole is in primary-key order without sorting it as a whole.
+    """
+    keys, methods, values = columns
     rows: list[Row] = []
-    for level, counts in levels.items():
-        rows += [(owner_id, level.value, *key, n) for key, n in counts.items()]
+    for level, bucket in buckets.items():
+        number = level.value
+        summed = Counter(zip(bucket, methods, values, strict=True))
         if level in any_method_levels:
-            rows += _any_method_rows(owner_id, level, counts)
-    rows.sort()  # by primary key: the value columns after it never decide, keys are unique
+            summed.update(zip(bucket, repeat(ANY_METHOD), values))
+        rows += _sorted_rows((owner_id, number, ANY_ENDPOINT), summed)
+        rows += _sorted_rows(
+            (owner_id, number), Counter(zip(keys, bucket, methods, values, strict=True))
+        )
     return rows
 
 
-def _any_method_rows(owner_id: str, level: Level, counts: dict[tuple, int]) -> list[Row]:
-    summed: dict[tuple, int] = {}
-    for (key, bucket, _, value), n in counts.items():
-        if key == ANY_ENDPOINT:
-            any_key = (key, bucket, ANY_METHOD, value)
-            summed[any_key] = summed.get(any_key, 0) + n
-    return [(owner_id, level.value, *key, n) for key, n in summed.items()]
+def _sorted_rows(prefix: tuple, counts: Counter[tuple]) -> Iterator[Row]:
+    """`prefix + key + (count,)` for each key in order; the tuples are built in C (zip)."""
+    ordered = sorted(counts)
+    columns = zip(*ordered, strict=True)
+    # The repeats are endless: the rows end with the counts.
+    return zip(*map(repeat, prefix), *columns, map(counts.__getitem__, ordered), strict=False)
