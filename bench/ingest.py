@@ -4,8 +4,9 @@ Starts `analytics serve` on a fresh SQLite file; N concurrent senders (threads, 
 client each) post 1000-log batches to /track/batch on 127.0.0.1 for a fixed time. Prints the
 accepted logs per second, p50/p99 request latency and the server's peak RSS. Then, in the same
 run, inserts the same rows with a plain sqlite3 `executemany` (one transaction per 1000 rows,
-WAL, synchronous=NORMAL, like the server) into a fresh file whose raw table and indexes are
-copied from the migrated database's own DDL, and prints the ratio.
+WAL, synchronous=NORMAL, the writer's cache size and checkpoint interval, like the server)
+into a fresh file whose raw table and indexes are copied from the migrated database's own
+DDL, and prints the ratio.
 
     uv run python bench/ingest.py                          # 8 senders for 20 s
     uv run python bench/ingest.py --senders 4 --duration 10
@@ -41,6 +42,10 @@ from common import (
     storage_kinds,
 )
 
+from analytics.adapters.sqlalchemy.engine import (
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+    SQLITE_WRITER_CACHE_KIB,
+)
 from analytics.domain.latency import latency_bucket
 from analytics.domain.logs import RequestLog
 
@@ -183,8 +188,11 @@ def plain_insert_rate(
     """Logs/s of plain executemany, 1000 rows per transaction, until `total` rows or `max_s`."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
+        # The server's writer settings.
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(f"PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         for statement in ddl:
             connection.execute(statement)
         columns = [
