@@ -100,6 +100,8 @@ def main() -> None:
     arguments = parse_arguments()
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as directory:
         for kind in storage_kinds():
+            if arguments.only not in (None, kind):
+                continue
             results = []
             for size in arguments.sizes:
                 with database_for(kind, Path(directory), size, arguments.keep) as (database, fresh):
@@ -276,6 +278,9 @@ def parse_arguments() -> argparse.Namespace:
         help="comma-separated log counts, e.g. 10k,100k,1M,10M (default: 10k,100k,1M)",
     )
     parser.add_argument("--runs", type=int, default=7, help="timed runs per measurement")
+    parser.add_argument(
+        "--only", choices=("sqlite", "postgresql"), help="measure one database kind only"
+    )
     parser.add_argument(
         "--keep",
         type=Path,

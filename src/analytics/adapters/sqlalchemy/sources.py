@@ -211,10 +211,7 @@ class RollupSource:
                     sa.literal_column("''", sa.Text).label("endpoint"),
                     table.c.latency_bucket,
                     table.c.requests,
-                ).where(
-                    *self._criteria(table, LATENCY_ANY_METHOD_LEVELS),
-                    table.c.endpoint_key == self._endpoint_key(),
-                )
+                ).where(*self._scope_rows(table, LATENCY_ANY_METHOD_LEVELS))
             ]
         # Only the endpoint digests are stored here: name each row's endpoint from its digest.
         names = {endpoint_key(endpoint): endpoint for endpoint in endpoints}
@@ -238,8 +235,7 @@ class RollupSource:
         table = rollup_ips
         return [
             sa.select(table.c.ip, table.c.requests).where(
-                *self._criteria(table, IP_ANY_METHOD_LEVELS),
-                table.c.endpoint_key == self._endpoint_key(),
+                *self._scope_rows(table, IP_ANY_METHOD_LEVELS)
             )
         ]
 
@@ -249,14 +245,25 @@ class RollupSource:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
-    def _endpoint_key(self) -> bytes:
-        return ANY_ENDPOINT if self.scope.endpoint is None else endpoint_key(self.scope.endpoint)
+    def _scope_rows(
+        self, table: sa.Table, any_method_levels: frozenset[Level]
+    ) -> list[sa.ColumnElement[bool]]:
+        """The scope's rows of a latency or IP table: its endpoint's, or the ANY_ENDPOINT
+        rows; `any_method_levels`: where those are also summed over methods."""
+        unfiltered = self.scope.endpoint is None and self.scope.method is None
+        if unfiltered and self.level in any_method_levels:
+            # Method ANY_METHOD alone picks them (only ANY_ENDPOINT rows have it), spelled as
+            # a literal: then both databases read them from the partial indexes
+            # `WHERE method = ''` (migrations 0007, 0008), not among every method's rows.
+            return [*self._criteria(table), table.c.method == SUMMED_OVER_METHODS]
+        key = ANY_ENDPOINT if self.scope.endpoint is None else endpoint_key(self.scope.endpoint)
+        return [*self._criteria(table, any_method_levels), table.c.endpoint_key == key]
 
     def _criteria(
         self, table: sa.Table, any_method_levels: frozenset[Level] = frozenset()
     ) -> list[sa.ColumnElement[bool]]:
-        """Owner, level, buckets and method. `any_method_levels`: where the table's
-        ANY_ENDPOINT rows are also summed over methods (rows of method ANY_METHOD)."""
+        """Owner, level, buckets and the scope's method; none of the rows summed over
+        methods at `any_method_levels` (never count a log twice)."""
         criteria = [
             table.c.owner_id == self.scope.owner_id,
             table.c.level == int(self.level),
@@ -264,10 +271,8 @@ class RollupSource:
         ]
         if self.scope.method is not None:
             criteria.append(table.c.method == self.scope.method)
-        elif self.scope.endpoint is None and self.level in any_method_levels:
-            criteria.append(table.c.method == ANY_METHOD)
         elif any_method_levels:
-            criteria.append(table.c.method != ANY_METHOD)  # never count a log twice
+            criteria.append(table.c.method != ANY_METHOD)
         return criteria
 
 
@@ -309,3 +314,4 @@ def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:
 
 
 _ONE = sa.literal_column("1", sa.BigInteger)
+SUMMED_OVER_METHODS = sa.literal_column(f"'{ANY_METHOD}'", sa.String)

@@ -125,6 +125,9 @@ rollup_ips = sa.Table(
 # days) by count, `ix_rollup_ips_ranked (owner_id, level, bucket_us, requests DESC, ip)
 # WHERE method = ''` (ip in code point order), so one bucket's top IPs are its first rows.
 IP_RANKING_INDEX = "ix_rollup_ips_ranked"
+# Migration 0008 indexes the latency rows summed over methods likewise (a time series of all
+# endpoints reads only those): `ix_rollup_latency_summed (owner_id, level, bucket_us,
+# latency_bucket, requests) WHERE method = ''`.
 
 # The oldest and newest created_us an owner ever sent (kept when retention deletes raw rows).
 owner_spans = sa.Table(
