@@ -88,6 +88,15 @@ def test_issuing_keys_is_limited_per_client_ip_across_both_endpoints(limited_api
     assert int(refused_full.headers["Retry-After"]) >= 1
 
 
+def test_without_a_key_issuing_an_ingest_key_is_401_even_over_the_limit(
+    limited_api: Api,
+) -> None:
+    for _ in range(2):
+        limited_api.new_key()
+
+    assert limited_api.client.post("/keys/ingest").status_code == 401
+
+
 def test_another_client_ip_may_still_issue_keys(limited_api: Api) -> None:
     for _ in range(2):
         limited_api.new_key()

@@ -75,5 +75,12 @@ def limit_key_issuance(
         limit_rate.execute(limit, client_ip(request))
 
 
+def limit_key_issuance_to_key_holders(
+    _key: Annotated[ApiKey, Depends(current_key)],
+    _counted: Annotated[None, Depends(limit_key_issuance)],
+) -> None:
+    """The same count for routes that need a key: the key first (missing or unknown: 401)."""
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else UNKNOWN_CLIENT

@@ -18,7 +18,7 @@ from analytics.entrypoints.http.errors import (
     UNAUTHORIZED,
     UNAVAILABLE,
 )
-from analytics.entrypoints.http.rate_limits import limit_key_issuance
+from analytics.entrypoints.http.rate_limits import limit_key_issuance_to_key_holders
 from analytics.entrypoints.http.schemas.access import NewIngestKey
 from analytics.entrypoints.http.schemas.errors import ErrorMessage
 from analytics.entrypoints.http.security import current_key
@@ -38,7 +38,7 @@ ACCESS_ERRORS = {**UNAUTHORIZED, **FORBIDDEN, **TOO_LARGE, **UNAVAILABLE}
         "`/track/batch`), which land in the full key's data, but gets 403 on every read: "
         "embed it in an app instead of your full key."
     ),
-    dependencies=[Depends(limit_key_issuance)],
+    dependencies=[Depends(limit_key_issuance_to_key_holders)],
     responses={**ACCESS_ERRORS, **RATE_LIMITED},
 )
 @inject
