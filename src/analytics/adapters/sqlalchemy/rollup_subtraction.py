@@ -19,11 +19,9 @@ The owner's time span is recomputed from the first and last remaining hour likew
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from analytics.adapters.sqlalchemy.bulk import bulk_upsert
@@ -50,16 +48,14 @@ from analytics.adapters.sqlalchemy.tables import (
 
 Row = tuple[Any, ...]
 Group = tuple[bytes, str, int]  # endpoint_key, method, status_code
-# Keys per SQLite DELETE statement: 7 key columns x 2000 stays under its variable limit.
-_DELETE_CHUNK = 2000
 # Each level after the first is recomputed from the one before: (level, bucket width).
 _COARSER_LEVELS = ((Level.DAY, DAY_US), (Level.ALL, None))
 
 
 class _Subtraction:
     """Adds the negated values through ingest's own upsert (one statement per table and
-    batch; every row exists, so it only ever updates), then deletes the rows left at zero:
-    on PostgreSQL one statement joining arrays of the keys, on SQLite `IN (VALUES ...)`."""
+    batch; every row exists, so it only ever updates), then deletes the rows left at zero by
+    primary key (an executemany: a statement per key, each an index lookup)."""
 
     def __init__(
         self, bind: Engine | Connection, table: sa.Table, columns: Sequence[str], values: list[str]
@@ -67,21 +63,9 @@ class _Subtraction:
         self._add = bulk_upsert(bind, table, columns, add_columns=values)
         self._value_positions = {columns.index(value) for value in values}
         self._key_positions = [columns.index(column.name) for column in table.primary_key]
-        self._postgres = bind.dialect.name == "postgresql"
-        keys = [column.name for column in table.primary_key]
-        if self._postgres:
-            dialect = postgresql.dialect()
-            arrays = ", ".join(f"%s::{table.c[k].type.compile(dialect=dialect)}[]" for k in keys)
-            matching = " AND ".join(f"{table.name}.{k} = gone.{k}" for k in keys)
-            self._delete = (
-                f"DELETE FROM {table.name} USING unnest({arrays}) AS gone({', '.join(keys)})"
-                f" WHERE {matching} AND {table.name}.requests = 0"
-            )
-        else:
-            self._row_marks = f"({', '.join(['?'] * len(keys))})"
-            self._delete = (
-                f"DELETE FROM {table.name} WHERE requests = 0 AND ({', '.join(keys)}) IN (VALUES "
-            )
+        mark = "%s" if bind.dialect.name == "postgresql" else "?"
+        where = " AND ".join(f"{column.name} = {mark}" for column in table.primary_key)
+        self._delete = f"DELETE FROM {table.name} WHERE {where} AND requests = 0"
 
     def execute(self, connection: Connection, rows: Sequence[Row]) -> None:
         if not rows:
@@ -92,13 +76,7 @@ class _Subtraction:
         ]
         self._add.execute(connection, negated)
         keys = [tuple(row[i] for i in self._key_positions) for row in rows]
-        if self._postgres:
-            connection.exec_driver_sql(self._delete, tuple(map(list, zip(*keys, strict=True))))
-            return
-        for start in range(0, len(keys), _DELETE_CHUNK):
-            chunk = keys[start : start + _DELETE_CHUNK]
-            marks = ", ".join([self._row_marks] * len(chunk))
-            connection.exec_driver_sql(f"{self._delete}{marks})", tuple(chain.from_iterable(chunk)))
+        connection.exec_driver_sql(self._delete, keys)
 
 
 class RollupSubtraction:
@@ -140,10 +118,7 @@ def _touched(traffic: Sequence[Row], level: Level) -> dict[int, set[Group]]:
 
 
 def _recompute_min_max(connection: Connection, owner_id: str, traffic: Sequence[Row]) -> None:
-    updates: list[Row] = []
-    for hour, groups in _touched(traffic, Level.HOUR).items():
-        updates += _hour_min_max(connection, owner_id, hour, groups)
-    _set_min_max(connection, owner_id, Level.HOUR, updates)
+    _set_min_max(connection, owner_id, Level.HOUR, _hour_min_max(connection, owner_id, traffic))
     finer = Level.HOUR
     for level, width in _COARSER_LEVELS:
         updates = []
@@ -154,13 +129,22 @@ def _recompute_min_max(connection: Connection, owner_id: str, traffic: Sequence[
         finer = level
 
 
-def _hour_min_max(
-    connection: Connection, owner_id: str, hour: int, groups: set[Group]
-) -> list[Row]:
-    """(min, max, hour, *group) for the groups whose raw logs of that hour are all there."""
+def _hour_min_max(connection: Connection, owner_id: str, traffic: Sequence[Row]) -> list[Row]:
+    """(min, max, hour, *group) of the touched hour groups whose raw logs are all there:
+    one grouped query over the raw rows of the touched hours' span and endpoints."""
+    touched = _touched(traffic, Level.HOUR)
+    if not touched:
+        return []
+    first, end = min(touched), max(touched) + HOUR_US
+    endpoint_at = TRAFFIC_COLUMNS.index("endpoint")
+    endpoints = {row[endpoint_at] for row in traffic}
     logs = request_logs.c
+    width = sa.literal_column(str(HOUR_US))  # inline: GROUP BY must see the same text
+    # The hour's start, a floor also before 1970 (SQL's % truncates towards zero).
+    hour = logs.created_us - ((logs.created_us % width) + width) % width
     raw = connection.execute(
         sa.select(
+            hour,
             logs.endpoint,
             logs.method,
             logs.status_code,
@@ -168,27 +152,37 @@ def _hour_min_max(
             sa.func.min(logs.process_time_us),
             sa.func.max(logs.process_time_us),
         )
-        .where(logs.owner_id == owner_id, logs.created_us >= hour, logs.created_us < hour + HOUR_US)
-        .group_by(logs.endpoint, logs.method, logs.status_code)
+        .where(
+            logs.owner_id == owner_id,
+            logs.created_us >= first,
+            logs.created_us < end,
+            logs.endpoint.in_(endpoints),
+        )
+        .group_by(hour, logs.endpoint, logs.method, logs.status_code)
     ).all()
-    traffic = rollup_traffic.c
-    counted = dict(
-        ((key, method, status), requests)
-        for key, method, status, requests in connection.execute(
+    rollup = rollup_traffic.c
+    counted = {
+        (bucket, key, method, status): requests
+        for bucket, key, method, status, requests in connection.execute(
             sa.select(
-                traffic.endpoint_key, traffic.method, traffic.status_code, traffic.requests
+                rollup.bucket_us,
+                rollup.endpoint_key,
+                rollup.method,
+                rollup.status_code,
+                rollup.requests,
             ).where(
-                traffic.owner_id == owner_id,
-                traffic.level == int(Level.HOUR),
-                traffic.bucket_us == hour,
+                rollup.owner_id == owner_id,
+                rollup.level == int(Level.HOUR),
+                rollup.bucket_us >= first,
+                rollup.bucket_us < end,
             )
         )
-    )
+    }
     updates = []
-    for endpoint, method, status, count, smallest, largest in raw:
+    for bucket, endpoint, method, status, count, smallest, largest in raw:
         group = (endpoint_key(endpoint), method, status)
-        if group in groups and counted.get(group) == count:
-            updates.append((smallest, largest, hour, *group))
+        if group in touched.get(bucket, ()) and counted.get((bucket, *group)) == count:
+            updates.append((smallest, largest, bucket, *group))
     return updates
 
 
@@ -233,41 +227,47 @@ def _set_min_max(connection: Connection, owner_id: str, level: Level, updates: l
 
 
 def _recompute_totals_min_max(connection: Connection, owner_id: str, totals: Sequence[Row]) -> None:
-    """Totals rows from the (already recomputed) traffic rows of their level and bucket."""
+    """Totals rows from the (already recomputed) traffic rows of their level and bucket:
+    one grouped query per level over the touched buckets' span."""
     level_at, bucket_at = TOTALS_COLUMNS.index("level"), TOTALS_COLUMNS.index("bucket_us")
     method_at, status_at = TOTALS_COLUMNS.index("method"), TOTALS_COLUMNS.index("status_code")
-    touched: dict[tuple[int, int], set[tuple[str, int]]] = {}
+    touched: dict[int, set[tuple[int, str, int]]] = {}
     for row in totals:
-        touched.setdefault((row[level_at], row[bucket_at]), set()).add(
-            (row[method_at], row[status_at])
+        touched.setdefault(row[level_at], set()).add(
+            (row[bucket_at], row[method_at], row[status_at])
         )
     traffic = rollup_traffic.c
     updates = []
-    for (level, bucket), groups in touched.items():
-        merged: dict[tuple[str, int], tuple[int, int]] = {}
-        for method, status, lo, hi in connection.execute(
+    for level, groups in touched.items():
+        buckets = [bucket for bucket, _, _ in groups]
+        merged: dict[tuple[int, str, int], tuple[int, int]] = {}
+        for bucket, method, status, lo, hi in connection.execute(
             sa.select(
+                traffic.bucket_us,
                 traffic.method,
                 traffic.status_code,
                 sa.func.min(traffic.min_us),
                 sa.func.max(traffic.max_us),
             )
             .where(
-                traffic.owner_id == owner_id, traffic.level == level, traffic.bucket_us == bucket
+                traffic.owner_id == owner_id,
+                traffic.level == level,
+                traffic.bucket_us >= min(buckets),
+                traffic.bucket_us <= max(buckets),
             )
-            .group_by(traffic.method, traffic.status_code)
+            .group_by(traffic.bucket_us, traffic.method, traffic.status_code)
         ):
-            merged[(method, status)] = (lo, hi)
-            any_lo, any_hi = merged.get((ANY_METHOD, status), (lo, hi))
-            merged[(ANY_METHOD, status)] = (min(any_lo, lo), max(any_hi, hi))
+            merged[(bucket, method, status)] = (lo, hi)
+            any_lo, any_hi = merged.get((bucket, ANY_METHOD, status), (lo, hi))
+            merged[(bucket, ANY_METHOD, status)] = (min(any_lo, lo), max(any_hi, hi))
         updates += [
             {
                 "b_min": merged[g][0],
                 "b_max": merged[g][1],
                 "b_level": level,
-                "b_bucket": bucket,
-                "b_method": g[0],
-                "b_status": g[1],
+                "b_bucket": g[0],
+                "b_method": g[1],
+                "b_status": g[2],
             }
             for g in groups
             if g in merged
