@@ -10,6 +10,11 @@ Variants, each in its own uvicorn process (1 worker, identical settings) on 127.
 Rounds alternate the variants (the order rotates each round) so drift of a shared, noisy
 machine hits every variant alike; each variant's result is its median over the rounds.
 
+Two measures per run: requests per second (what wrk saw), and the app process's CPU time per
+request (user + system, from /proc, the sender thread included). On a machine shared with
+other work the first swings with the share of a core the app happens to get; the second does
+not, and for a one-process app at saturation its inverse is the throughput it could reach.
+
     uv run python bench/middleware.py               # ~3 min: 5 rounds of 6 s per variant
     uv run python bench/middleware.py --rounds 3 --duration 4 --connections 64
 
@@ -51,19 +56,21 @@ def main() -> None:
     if wrk is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     results: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    cpu_costs: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    loads: list[float] = []  # the 1-minute load average after each round
     with contextlib.ExitStack() as stack:
         collector_port = free_port()
         stack.enter_context(
             uvicorn_process("bench.middleware_app:collector_app", collector_port, {})
         )
-        ports = {}
+        ports, processes = {}, {}
         for variant in VARIANTS:
             ports[variant] = free_port()
             env = {
                 "BENCH_VARIANT": variant,
                 "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}",
             }
-            stack.enter_context(
+            processes[variant] = stack.enter_context(
                 uvicorn_process(
                     "bench.middleware_app:create_app", ports[variant], env, factory=True
                 )
@@ -73,14 +80,22 @@ def main() -> None:
         for round_number in range(arguments.rounds):
             order = VARIANTS[round_number % 4 :] + VARIANTS[: round_number % 4]
             for variant in order:
-                rate = run_wrk(wrk, ports[variant], arguments.duration, arguments.connections)
+                cpu_before = cpu_seconds(processes[variant].pid)
+                rate, requests = run_wrk(
+                    wrk, ports[variant], arguments.duration, arguments.connections
+                )
+                cpu = cpu_seconds(processes[variant].pid) - cpu_before
                 results[variant].append(rate)
+                cpu_costs[variant].append(cpu / requests * 1e6)
+            loads.append(os.getloadavg()[0])
             print(
-                f"round {round_number + 1}/{arguments.rounds}: "
-                + ", ".join(f"{v} {results[v][-1]:,.0f}" for v in VARIANTS),
+                f"round {round_number + 1}/{arguments.rounds} (load {loads[-1]:.1f}): "
+                + ", ".join(
+                    f"{v} {results[v][-1]:,.0f}/s {cpu_costs[v][-1]:.0f} us" for v in VARIANTS
+                ),
                 flush=True,
             )
-    print_table(results, arguments)
+    print_table(results, cpu_costs, loads, arguments)
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -92,8 +107,9 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_wrk(wrk: str, port: int, duration: int, connections: int) -> float:
-    """Requests per second wrk measured; one wrk thread (the app is one Python process)."""
+def run_wrk(wrk: str, port: int, duration: int, connections: int) -> tuple[float, int]:
+    """Requests per second wrk measured, and how many requests it made; one wrk thread (the
+    app is one Python process)."""
     output = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{duration}s", f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, check=True,
@@ -101,34 +117,56 @@ def run_wrk(wrk: str, port: int, duration: int, connections: int) -> float:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         raise RuntimeError(f"the app answered errors under load:\n{output}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if match is None:
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    requests = re.search(r"(\d+) requests in", output)
+    if rate is None or requests is None:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
-    return float(match.group(1))
+    return float(rate.group(1)), int(requests.group(1))
 
 
-def print_table(results: dict[str, list[float]], arguments: argparse.Namespace) -> None:
-    median = {variant: statistics.median(rates) for variant, rates in results.items()}
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux /proc), all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def print_table(
+    results: dict[str, list[float]],
+    cpu_costs: dict[str, list[float]],
+    loads: list[float],
+    arguments: argparse.Namespace,
+) -> None:
+    rate = {variant: statistics.median(rates) for variant, rates in results.items()}
+    cost = {variant: statistics.median(costs) for variant, costs in cpu_costs.items()}
     print()
     print(
         f"{arguments.rounds} rounds x {arguments.duration} s per variant, wrk -t1 "
-        f"-c{arguments.connections}, uvicorn 1 worker, {os.cpu_count()} CPUs"
+        f"-c{arguments.connections}, uvicorn 1 worker, {os.cpu_count()} CPUs, "
+        f"load average {min(loads):.1f}-{max(loads):.1f}"
     )
     print()
-    print("| variant | requests/s (median) | min-max | ratio to bare |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| variant | requests/s (median) | min-max | ratio to bare "
+        "| CPU us/request (median) | min-max | ratio to bare (CPU) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for variant in VARIANTS:
-        rates = results[variant]
+        rates, costs = results[variant], cpu_costs[variant]
         print(
-            f"| {LABELS[variant]} | {median[variant]:,.0f} | "
-            f"{min(rates):,.0f}-{max(rates):,.0f} | {median[variant] / median['bare']:.3f} |"
+            f"| {LABELS[variant]} | {rate[variant]:,.0f} | {min(rates):,.0f}-{max(rates):,.0f} "
+            f"| {rate[variant] / rate['bare']:.3f} | {cost[variant]:.1f} "
+            f"| {min(costs):.1f}-{max(costs):.1f} | {cost['bare'] / cost[variant]:.3f} |"
         )
     print()
-    print(f"AnalyticsMiddleware / bare: {median['asgi'] / median['bare']:.3f} (target >= 0.95)")
-    print(
-        f"seed-style function / do-nothing function: {median['seed'] / median['noop']:.3f} "
-        "(target >= 0.95)"
-    )
+    for label, variant, baseline in (
+        ("AnalyticsMiddleware / bare", "asgi", "bare"),
+        ("seed-style function / do-nothing function", "seed", "noop"),
+    ):
+        print(
+            f"{label}: throughput {rate[variant] / rate[baseline]:.3f}, "
+            f"CPU per request {cost[baseline] / cost[variant]:.3f} (target >= 0.95)"
+        )
 
 
 def free_port() -> int:

@@ -85,7 +85,9 @@ class AnalyticsMiddleware:
         status = 500  # what the client gets if the app never starts a response
         finished = 0.0
 
-        async def send_and_watch(message: Message) -> None:
+        def send_and_watch(message: Message) -> Awaitable[None]:
+            # A plain function handing back `send`'s awaitable: no coroutine of our own per
+            # message. The clock stops as the final body message goes out.
             nonlocal status, finished
             kind = message["type"]
             if kind == "http.response.start":
@@ -95,7 +97,7 @@ class AnalyticsMiddleware:
                     finished = perf_counter()
             elif kind == "http.response.pathsend":
                 finished = perf_counter()
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_and_watch)

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,13 +33,18 @@ from client_middleware.routes import EndpointResolver
 logger = logging.getLogger("client_middleware")
 
 BATCH_PATH = "/track/batch"
+# The server refuses a batch of more logs than this as a whole (413).
+MAX_LOGS_PER_BATCH = 1000
 # While shutting down, retries come quickly: the deadline is near anyway.
 _SHUTDOWN_RETRY_DELAY = 0.2
+# After a 413, bodies are halved down to this size at least (then one log per batch).
+_MIN_BODY_BYTES = 1024
 
 
 class Delivery(enum.Enum):
     DELIVERED = "delivered"
-    REFUSED = "refused"  # a 4xx other than 401/429: this batch is dropped
+    REFUSED = "refused"  # a 4xx other than 401/413/429: this batch is dropped
+    TOO_LARGE = "too large"  # 413 for several logs: they are sent again in smaller batches
     KEY_REJECTED = "key rejected"  # 401: nothing more will be sent
     ABANDONED = "abandoned"  # the shutdown deadline passed
 
@@ -132,6 +138,8 @@ class BatchSender:
         )
         self._failing_since: float | None = None
         self._key_rejected = False
+        # Lowered when the server answers 413: its body limit is below ours.
+        self._max_body_bytes = options.max_body_bytes
 
     def run(self) -> None:
         options = self._options
@@ -171,10 +179,16 @@ class BatchSender:
     def _send_records(self, records: list[RawRecord]) -> None:
         logs = self._encode(records)
         self._drops.log_new_drops(at_most_every=_DROP_LOG_INTERVAL)
-        for batch in self._batches(logs, self._drops.unreported()):
+        waiting = deque(self._batches(logs, self._drops.unreported()))
+        while waiting:
+            batch = waiting.popleft()
             delivery = self._deliver(batch)
             if delivery is Delivery.DELIVERED:
                 self._drops.reported += batch.dropped
+            elif delivery is Delivery.TOO_LARGE:
+                # Nothing of it was stored: its logs go again, as new and smaller batches.
+                self._max_body_bytes = max(_MIN_BODY_BYTES, len(batch.body) // 2)
+                waiting.extendleft(reversed(self._batches(batch.logs, batch.dropped)))
             elif delivery is Delivery.REFUSED:
                 self._drops.lost_in_sender += len(batch.logs)
             elif delivery is Delivery.KEY_REJECTED:
@@ -182,7 +196,7 @@ class BatchSender:
                 self._on_key_rejected()
                 return
             else:
-                left = len(batch.logs) + len(self._buffer)
+                left = len(batch.logs) + sum(len(b.logs) for b in waiting) + len(self._buffer)
                 logger.warning("analytics: shutting down with %d request records unsent", left)
                 return
 
@@ -200,13 +214,15 @@ class BatchSender:
         return logs
 
     def _batches(self, logs: list[str], dropped: int) -> list[Batch]:
-        """One batch, or several if its body would be too large; the first carries `dropped`."""
+        """One batch, or several if it would hold more logs than the server takes at once or
+        its body would be too large; the first carries `dropped`. Each gets its own batch_id."""
         if not logs:
             return []
-        batch_id = str(uuid.uuid4())
-        body = batch_body(logs, batch_id, dropped)
-        if len(body) <= self._options.max_body_bytes or len(logs) == 1:
-            return [Batch(logs, batch_id, dropped, body)]
+        if len(logs) <= MAX_LOGS_PER_BATCH:
+            batch_id = str(uuid.uuid4())
+            body = batch_body(logs, batch_id, dropped)
+            if len(body) <= self._max_body_bytes or len(logs) == 1:
+                return [Batch(logs, batch_id, dropped, body)]
         half = len(logs) // 2
         return self._batches(logs[:half], dropped) + self._batches(logs[half:], 0)
 
@@ -251,6 +267,13 @@ class BatchSender:
         if status == 429 or status >= 500:
             self._note_failure(f"HTTP {status}")
             return retry_after_seconds(response.headers.get("retry-after"))
+        if status == 413 and len(batch.logs) > 1:
+            logger.warning(
+                "analytics: the server refused a body of %d bytes as too large; "
+                "sending smaller batches",
+                len(batch.body),
+            )
+            return Delivery.TOO_LARGE
         logger.error(
             "analytics: the server refused a batch of %d records (HTTP %d: %s); dropped it",
             len(batch.logs),

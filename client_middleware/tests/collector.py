@@ -1,6 +1,7 @@
 """A small stand-in for the analytics server's `POST /track/batch`, with switchable faults.
 
-It stores each batch once per `batch_id`, as the real server does, and remembers every
+It stores each batch once per `batch_id`, as the real server does, refuses with 413 what the
+real server refuses so (more than 1000 logs, a body over `max_body_bytes`), and remembers every
 attempt, so tests can check that a retried batch kept its id and arrived exactly once.
 """
 
@@ -44,6 +45,7 @@ class Collector:
 
     def __init__(self, rejected_keys: frozenset[str] = frozenset({"unknown-key"})) -> None:
         self.rejected_keys = rejected_keys
+        self.max_body_bytes = 2 * 1024 * 1024  # the real server's default
         self.default = Answer()
         self.answers: list[Answer] = []
         self.batches: dict[str, dict[str, Any]] = {}
@@ -114,6 +116,8 @@ class Collector:
         if not api_key or api_key in self.rejected_keys:
             status = 401
         payload = json.loads(body)
+        if len(payload["logs"]) > 1000 or len(body) > self.max_body_bytes:
+            status = 413
         with self.changed:
             self.attempts.append(
                 Attempt(

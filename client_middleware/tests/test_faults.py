@@ -152,7 +152,7 @@ def test_401_stops_sending_logs_once_and_the_app_keeps_serving(collector, caplog
     assert len(rejections) == 1
 
 
-@pytest.mark.parametrize("status", [413, 422, 400])
+@pytest.mark.parametrize("status", [422, 400, 403])
 def test_a_refused_batch_is_dropped_with_one_error_and_counted(collector, api_key, caplog, status):
     store, url = collector
     store.answers = [Answer(status)]
@@ -193,6 +193,72 @@ def test_a_batch_too_large_for_one_body_is_split(collector, api_key):
     assert len(batches) > 1
     assert all(a.status == 202 for a in store.attempts_of(api_key))
     assert sorted(paths(store.logs(api_key))) == sorted(f"/n/{n}" for n in range(40))
+
+
+def test_a_413_sends_the_batch_again_in_smaller_ones_each_record_once(collector, api_key):
+    store, url = collector
+    store.max_body_bytes = 3000  # below the middleware's own limit, unknown to it
+    padded = {"user-agent": "x" * 50}  # 20 logs: ~5 kB, 10 logs: ~2.5 kB
+
+    with serving(
+        behaviour_app(), "asgi", api_key=api_key, api_base=url, batch_size=20,
+        flush_interval=60,
+    ) as host:  # fmt: skip
+        for n in range(10, 30):
+            httpx.get(f"{host.url}/n/{n}", headers=padded)
+        store.wait_for_logs(api_key, 20)
+        for n in range(30, 50):  # these batches are made small enough from the start
+            httpx.get(f"{host.url}/n/{n}", headers=padded)
+
+    statuses = [a.status for a in store.attempts_of(api_key)]
+    assert statuses[0] == 413
+    assert statuses[1:] == [202] * (len(statuses) - 1)
+    assert len(paths(store.logs(api_key))) == 40
+    assert_each_arrived_once(store, api_key, 40)
+    assert sum(batch["dropped"] for batch in store.batches_of(api_key)) == 0
+
+
+def test_a_single_record_too_large_for_the_server_is_dropped_with_one_error(
+    collector, api_key, caplog
+):
+    store, url = collector
+    store.max_body_bytes = 1500
+
+    with (
+        caplog.at_level(logging.ERROR, logger="client_middleware"),
+        serving(
+            behaviour_app(), "asgi", api_key=api_key, api_base=url, batch_size=1,
+            flush_interval=60,
+        ) as host,
+    ):  # fmt: skip
+        httpx.get(f"{host.url}/n/0", headers={"user-agent": "x" * 2000})
+        _wait_until(lambda: len(store.attempts_of(api_key)) >= 1)
+        httpx.get(f"{host.url}/n/1")
+        store.wait_for_logs(api_key, 1)
+
+    assert [a.status for a in store.attempts_of(api_key)] == [413, 202]
+    (batch,) = store.batches_of(api_key)
+    assert (paths(batch["logs"]), batch["dropped"]) == (["/n/1"], 1)
+    refusals = [r for r in caplog.records if "refused a batch" in r.getMessage()]
+    assert len(refusals) == 1
+
+
+def test_a_batch_size_above_the_servers_limit_is_sent_as_several_batches(collector, api_key):
+    store, url = collector
+
+    with serving(
+        behaviour_app(), "asgi", api_key=api_key, api_base=url, batch_size=1200,
+        flush_interval=60,
+    ) as host:  # fmt: skip
+        with httpx.Client(base_url=host.url) as client:
+            for n in range(1200):
+                client.get(f"/n/{n}")
+        store.wait_for_logs(api_key, 1200)
+
+    attempts = store.attempts_of(api_key)
+    assert [a.status for a in attempts] == [202, 202]
+    assert max(a.size for a in attempts) <= 1000
+    assert_each_arrived_once(store, api_key, 1200)
 
 
 def _wait_until(condition, timeout: float = 30.0) -> None:
