@@ -4,21 +4,32 @@ then /raw_logs and /dashboard must hold exactly the requests that were made."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from client_middleware.routes import UNMATCHED_ENDPOINT
-from client_middleware.tests.servers import REPO_ROOT, stop_with_sigterm, wait_until_serving
+from client_middleware.tests.servers import (
+    REPO_ROOT,
+    ThreadedServer,
+    stop_with_sigterm,
+    wait_until_serving,
+)
 from tests.e2e.server import free_port, serving
 
 CLIENT_APP = "client_middleware.tests.e2e_app:create_app"
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,59 @@ def test_the_server_holds_exactly_the_requests_the_client_app_served(
 
     assert_raw_logs_match(raw_logs, client_output)
     assert_dashboard_matches(dashboard)
+
+
+class LosingProxy:
+    """Forwards each batch to the real server, but answers the first `lose` of them with 503 as
+    if the server's acknowledgement had been lost on the way back: the batch IS stored."""
+
+    def __init__(self, upstream: str, lose: int) -> None:
+        self.upstream = upstream
+        self.lose = lose
+        self.forwarded: list[tuple[str, int]] = []  # (batch_id, the server's status)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k.lower() != b"host"}
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+            answer = await client.post(scope["path"], content=body, headers=headers)
+        self.forwarded.append((json.loads(body)["batch_id"], answer.status_code))
+        status = answer.status_code
+        if len(self.forwarded) <= self.lose:
+            status = 503
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": answer.content})
+
+
+def test_lost_acknowledgements_store_each_batch_once_on_the_real_server(tmp_path: Path) -> None:
+    with serving(f"sqlite:///{tmp_path / 'analytics.db'}", tmp_path / "server.log") as server:
+        key = httpx.post(f"{server.base_url}/generate_key").json()["api_key"]
+        proxy = LosingProxy(server.base_url, lose=3)
+        with ThreadedServer(proxy) as relay:
+            client_app, url = start_client_app("asgi", key, relay.url)
+            try:
+                make_traffic(url)
+            finally:
+                client_output = stop_with_sigterm(client_app)
+        raw_logs = httpx.get(f"{server.base_url}/raw_logs", params={"limit": 1000},
+                             headers={"X-API-Key": key}).json()  # fmt: skip
+
+    batch_ids = [batch_id for batch_id, _ in proxy.forwarded]
+    assert len(set(batch_ids[:3])) == 1  # the same batch, sent again after each lost answer
+    assert all(status < 300 for _, status in proxy.forwarded)  # the server took every attempt
+    assert_raw_logs_match(raw_logs, client_output)  # ...and stored each request once
 
 
 def assert_raw_logs_match(raw_logs: list[dict], client_output: str) -> None:
