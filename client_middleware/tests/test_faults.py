@@ -171,10 +171,21 @@ def test_a_refused_batch_is_dropped_with_one_error_and_counted(collector, api_ke
             httpx.get(f"{host.url}/n/{100 + n}")
         store.wait_for_logs(api_key, 5)
 
+    # The refused batch's 5 records are reported as dropped with the next one.
+    assert_dropped_with_one_error(
+        store, api_key, caplog, status, [f"/n/{100 + n}" for n in range(5)], dropped=5
+    )
+
+
+def assert_dropped_with_one_error(
+    store: Collector, api_key: str, caplog, status: int, delivered: list[str], dropped: int
+) -> None:
+    """One batch refused with `status` and logged once, then one delivered holding
+    `delivered` and reporting `dropped`."""
     assert [a.status for a in store.attempts_of(api_key)] == [status, 202]
     (batch,) = store.batches_of(api_key)
-    assert batch["dropped"] == 5  # the refused batch's records, reported with the next one
-    assert sorted(paths(batch["logs"])) == sorted(f"/n/{100 + n}" for n in range(5))
+    assert batch["dropped"] == dropped
+    assert sorted(paths(batch["logs"])) == sorted(delivered)
     refusals = [r for r in caplog.records if "refused a batch" in r.getMessage()]
     assert len(refusals) == 1
 
@@ -236,11 +247,7 @@ def test_a_single_record_too_large_for_the_server_is_dropped_with_one_error(
         httpx.get(f"{host.url}/n/1")
         store.wait_for_logs(api_key, 1)
 
-    assert [a.status for a in store.attempts_of(api_key)] == [413, 202]
-    (batch,) = store.batches_of(api_key)
-    assert (paths(batch["logs"]), batch["dropped"]) == (["/n/1"], 1)
-    refusals = [r for r in caplog.records if "refused a batch" in r.getMessage()]
-    assert len(refusals) == 1
+    assert_dropped_with_one_error(store, api_key, caplog, 413, ["/n/1"], dropped=1)
 
 
 def test_a_batch_size_above_the_servers_limit_is_sent_as_several_batches(collector, api_key):
