@@ -84,13 +84,16 @@ def measure(
     arguments: argparse.Namespace,
 ) -> None:
     database = prepared_database(url)
-    totals, elapsed, peak_rss = send_for(database, bodies, arguments.senders, arguments.duration)
+    totals, elapsed, server_cpu_s, peak_rss = send_for(
+        database, bodies, arguments.senders, arguments.duration
+    )
     http_rate = totals.accepted / elapsed
+    plain_cpu_s_per_log = None
     rows = [_raw_row(database.owner_id, log) for log in logs]
     # As many rows as the server took (so the tables end up alike), at most as long.
     total = max(totals.accepted, len(rows))
     if kind == "sqlite":
-        plain_rate = plain_insert_rate(
+        plain_rate, plain_cpu_s_per_log = plain_insert_rate(
             directory / "plain.db",
             raw_table_ddl(Path(url.removeprefix("sqlite:///"))),
             rows,
@@ -115,14 +118,23 @@ def measure(
         )
     print(f"server peak RSS: {peak_rss:.0f} MiB")
     print(f"plain {kind} executemany: {plain_rate:,.0f} logs/s")
+    server_ms = server_cpu_s / max(totals.accepted, 1) * BATCH_SIZE * 1000
+    print(f"server CPU per {BATCH_SIZE} logs: {server_ms:.1f} ms (all its threads)")
+    if plain_cpu_s_per_log is not None:
+        plain_ms = plain_cpu_s_per_log * BATCH_SIZE * 1000
+        print(
+            f"plain executemany CPU per {BATCH_SIZE} logs: {plain_ms:.1f} ms; plain / server CPU: "
+            f"{plain_ms / server_ms:.3f} (the ratio if nothing else needed the CPUs)"
+        )
     ratio = http_rate / plain_rate
     print(f"HTTP / plain: {ratio:.2f} (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
 
 
 def send_for(
     database: Database, bodies: list[bytes], senders: int, duration_s: float
-) -> tuple[SenderTotals, float, float]:
-    """Post `bodies` round-robin from `senders` threads for `duration_s`: totals, seconds, RSS."""
+) -> tuple[SenderTotals, float, float, float]:
+    """Post `bodies` round-robin from `senders` threads for `duration_s`: totals, seconds,
+    the server's CPU seconds meanwhile, and its peak RSS."""
     totals = SenderTotals()
     with serving(database.url) as server:
         deadline = time.monotonic() + duration_s
@@ -139,14 +151,15 @@ def send_for(
             )
             for index in range(senders)
         ]
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), server.cpu_ns()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - began
+        cpu_s = (server.cpu_ns() - cpu_before) / 1e9
         peak_rss = server.peak_rss_mib()
-    return totals, elapsed, peak_rss
+    return totals, elapsed, cpu_s, peak_rss
 
 
 def _send(
@@ -184,8 +197,9 @@ def raw_table_ddl(migrated: Path) -> list[str]:
 
 def plain_insert_rate(
     path: Path, ddl: list[str], rows: list[dict[str, object]], total: int, max_s: float
-) -> float:
-    """Logs/s of plain executemany, 1000 rows per transaction, until `total` rows or `max_s`."""
+) -> tuple[float, float]:
+    """Logs/s of plain executemany, 1000 rows per transaction, until `total` rows or `max_s`;
+    and the CPU seconds it took per log."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         # The server's writer settings.
@@ -207,7 +221,7 @@ def plain_insert_rate(
         tuples = [tuple(row[name] for name in columns) for row in rows]
         chunks = [tuples[i : i + BATCH_SIZE] for i in range(0, len(tuples), BATCH_SIZE)]
         inserted = 0
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), time.thread_time()
         while inserted < total and time.perf_counter() - began < max_s:
             chunk = chunks[(inserted // BATCH_SIZE) % len(chunks)]
             connection.execute("BEGIN IMMEDIATE")
@@ -215,9 +229,10 @@ def plain_insert_rate(
             connection.execute("COMMIT")
             inserted += len(chunk)
         elapsed = time.perf_counter() - began
+        cpu_s = time.thread_time() - cpu_before
     finally:
         connection.close()
-    return inserted / elapsed
+    return inserted / elapsed, cpu_s / inserted
 
 
 def plain_postgres_insert_rate(
