@@ -90,31 +90,22 @@ class RawSource:
     end_us: int | None = None
 
     def traffic(self) -> Sequence[sa.Select]:
-        return [
-            sa.select(
-                logs.c.created_us.label("t"),
-                logs.c.endpoint,
-                logs.c.method,
-                logs.c.status_code,
-                _ONE.label("requests"),
-                logs.c.process_time_us.label("sum_us"),
-                logs.c.process_time_us.label("min_us"),
-                logs.c.process_time_us.label("max_us"),
-            ).where(*self._criteria())
-        ]
+        return [self._traffic(logs.c.endpoint)]
 
     def totals(self, per_method: bool) -> Sequence[sa.Select]:
-        return [
-            sa.select(
-                logs.c.created_us.label("t"),
-                logs.c.method,
-                logs.c.status_code,
-                _ONE.label("requests"),
-                logs.c.process_time_us.label("sum_us"),
-                logs.c.process_time_us.label("min_us"),
-                logs.c.process_time_us.label("max_us"),
-            ).where(*self._criteria())
-        ]
+        return [self._traffic()]
+
+    def _traffic(self, *endpoint: sa.ColumnElement[str]) -> sa.Select:
+        return sa.select(
+            logs.c.created_us.label("t"),
+            *endpoint,
+            logs.c.method,
+            logs.c.status_code,
+            _ONE.label("requests"),
+            logs.c.process_time_us.label("sum_us"),
+            logs.c.process_time_us.label("min_us"),
+            logs.c.process_time_us.label("max_us"),
+        ).where(*self._criteria())
 
     def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
         statement = sa.select(
