@@ -223,9 +223,12 @@ class SqliteWriter:
         return current
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            # Invalidated, so that its database connection is closed now: returned to a
+            # disposed pool it would stay open.
+            connection.invalidate()
+            connection.close()
 
 
 # On the engine itself (its writers by process id), so that they go with it.
