@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
 from analytics.adapters.sqlalchemy.mapping import log_row
+from analytics.adapters.sqlalchemy.retention import SqlAlchemyRetention
 from analytics.adapters.sqlalchemy.schema import _alembic_config, upgrade_schema
 from analytics.adapters.sqlalchemy.tables import (
     request_logs,
@@ -21,6 +22,7 @@ from analytics.adapters.sqlalchemy.tables import (
     rollup_totals,
     rollup_traffic,
 )
+from analytics.application.expire_old_data import ExpireOldData
 from analytics.domain.dashboard import DashboardQuery
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog
@@ -64,6 +66,21 @@ def queries() -> list[DashboardQuery]:
     ]
 
 
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def delete_older_than(engine: sa.Engine, cutoff: datetime, batch_size: int) -> int:
+    """Retention as the server runs it, with `cutoff` as its cut-off time."""
+    retention = SqlAlchemyRetention(engine)
+    expire = ExpireOldData(retention, retention, _Clock(cutoff), batch_size=batch_size)
+    return expire.execute(raw_logs_kept_for=timedelta(0)).raw_logs_deleted
+
+
 def test_whole_hour_dashboards_need_no_raw_rows(engine: sa.Engine) -> None:
     """Retention deletes every raw row; dashboards over whole hours do not change."""
     repository = SqlAlchemyLogRepository(engine)
@@ -71,7 +88,7 @@ def test_whole_hour_dashboards_need_no_raw_rows(engine: sa.Engine) -> None:
     for start in range(0, len(logs), 500):
         repository.add_many("owner", logs[start : start + 500])
 
-    deleted = repository.delete_older_than(datetime(2100, 1, 1, tzinfo=UTC), batch_size=700)
+    deleted = delete_older_than(engine, datetime(2100, 1, 1, tzinfo=UTC), batch_size=700)
 
     assert deleted == len(logs)
     assert repository.list("owner", LogFilter(), LogPage()) == []
@@ -88,7 +105,7 @@ def test_retention_deletes_only_older_raw_rows_of_every_owner(engine: sa.Engine)
     repository.add_many("owner-b", logs[:100])
     cutoff = START + timedelta(days=2)
 
-    deleted = repository.delete_older_than(cutoff, batch_size=25)
+    deleted = delete_older_than(engine, cutoff, batch_size=25)
 
     older = [log for log in logs if log.created_at < cutoff]
     assert deleted == len(older) + sum(log.created_at < cutoff for log in logs[:100])
@@ -96,7 +113,7 @@ def test_retention_deletes_only_older_raw_rows_of_every_owner(engine: sa.Engine)
     assert sorted(row.log.created_at for row in kept) == sorted(
         log.created_at for log in logs if log.created_at >= cutoff
     )
-    assert repository.delete_older_than(cutoff, batch_size=25) == 0
+    assert delete_older_than(engine, cutoff, batch_size=25) == 0
     all_time = DashboardQuery(granularity=Granularity.DAY)
     assert repository.dashboard_data("owner-a", all_time) == compute_dashboard_data(logs, all_time)
 

@@ -31,8 +31,6 @@ from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog, StoredLog
 from analytics.domain.stats import RequestStats
 
-DEFAULT_DELETE_BATCH = 5_000
-
 
 class SqlAlchemyLogRepository:
     def __init__(self, engine: Engine) -> None:
@@ -89,30 +87,6 @@ class SqlAlchemyLogRepository:
                 query.top,
             )
 
-    def delete_older_than(self, cutoff: datetime, batch_size: int = DEFAULT_DELETE_BATCH) -> int:
-        """Delete raw logs created before `cutoff`, every owner's; rollups stay.
-
-        Deletes in transactions of at most `batch_size` rows, so ingest never waits long
-        behind retention. Returns how many rows were deleted.
-        """
-        cutoff_us = to_epoch_us(cutoff)
-        with read_transaction(self._engine) as connection:
-            owners = (
-                connection.execute(
-                    sa.select(owner_spans.c.owner_id).where(owner_spans.c.first_us < cutoff_us)
-                )
-                .scalars()
-                .all()
-            )
-        deleted = 0
-        for owner_id in owners:
-            while True:
-                count = self._delete_batch(owner_id, cutoff_us, batch_size)
-                deleted += count
-                if count < batch_size:
-                    break
-        return deleted
-
     def is_available(self) -> bool:
         if write_health(self._engine).failing():
             return False  # e.g. a full disk: reads still work, writes do not
@@ -122,19 +96,6 @@ class SqlAlchemyLogRepository:
         except Exception:  # a health check reports; it never raises
             return False
         return True
-
-    def _delete_batch(self, owner_id: str, cutoff_us: int, batch_size: int) -> int:
-        oldest = (
-            sa.select(request_logs.c.id)
-            .where(request_logs.c.owner_id == owner_id, request_logs.c.created_us < cutoff_us)
-            .order_by(request_logs.c.created_us)
-            .limit(batch_size)
-        )
-        with write_transaction(self._engine) as connection:
-            result = connection.execute(
-                sa.delete(request_logs).where(request_logs.c.id.in_(oldest.scalar_subquery()))
-            )
-        return result.rowcount
 
 
 def _span(connection: Connection, owner_id: str) -> tuple[int, int] | None:
