@@ -22,8 +22,9 @@ _MIGRATION_LOCK_KEY = 0x616E616C79746963  # "analytic"
 _alembic_in_use = threading.Lock()
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration; a no-op when it is there already.
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (or to `revision`, for tests of old
+    schemas); a no-op when it is there already.
 
     Safe when several processes start at once: on PostgreSQL they queue on an advisory lock
     held for the migrating transaction, on SQLite on the database's write lock; whoever
@@ -34,7 +35,7 @@ def upgrade_schema(engine: Engine) -> None:
             lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
             connection.execute(lock, {"key": _MIGRATION_LOCK_KEY})
         with _alembic_in_use:
-            command.upgrade(_alembic_config(connection), "head")
+            command.upgrade(_alembic_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,7 +1,11 @@
 """Rollup rows summed over methods: latency by day and IPs for all time, of all endpoints.
 
-Rebuilds them from the per-method rows (deleting any there are first, so running it on
-a database whose backfill already wrote them changes nothing).
+Rebuilds them from the per-method rows of all endpoints (ANY_ENDPOINT, the empty key),
+deleting any there are first, so running it on a database whose backfill already wrote
+them changes nothing. Revision 0007 adds more such rows (IPs by day, latency by hour).
+
+Frozen: the tables, levels and keys are spelled out here, not imported from the adapter,
+so it keeps doing what it did whatever later changes the ingest code.
 
 Revision ID: 0003
 Revises: 0002
@@ -13,49 +17,41 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from analytics.adapters.sqlalchemy.rollups import (
-    ANY_ENDPOINT,
-    ANY_METHOD,
-    IP_ANY_METHOD_LEVELS,
-    LATENCY_ANY_METHOD_LEVELS,
-    Level,
-)
-from analytics.adapters.sqlalchemy.tables import rollup_ips, rollup_latency
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_DAY, _ALL = 2, 3  # levels
+_ANY_ENDPOINT = b""
+_ANY_METHOD = ""  # never a method
+_SUMMED = (("rollup_latency", "latency_bucket", _DAY), ("rollup_ips", "ip", _ALL))
+
 
 def upgrade() -> None:
     connection = op.get_bind()
-    for table, value, levels in (
-        (rollup_latency, "latency_bucket", LATENCY_ANY_METHOD_LEVELS),
-        (rollup_ips, "ip", IP_ANY_METHOD_LEVELS),
-    ):
-        connection.execute(sa.delete(table).where(table.c.method == ANY_METHOD))
-        for level in levels:
-            _sum_methods(connection, table, value, level)
+    for table, value, level in _SUMMED:
+        _delete_method_sums(connection, table)
+        keys = f"owner_id, level, endpoint_key, bucket_us, method, {value}"
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {table} ({keys}, requests)"
+                f" SELECT owner_id, level, endpoint_key, bucket_us, :any_method, {value},"
+                f" sum(requests) FROM {table}"
+                " WHERE level = :level AND endpoint_key = :any_endpoint"
+                f" GROUP BY owner_id, level, endpoint_key, bucket_us, {value}"
+            ),
+            {"any_method": _ANY_METHOD, "level": level, "any_endpoint": _ANY_ENDPOINT},
+        )
 
 
 def downgrade() -> None:
     connection = op.get_bind()
-    for table in (rollup_latency, rollup_ips):
-        connection.execute(sa.delete(table).where(table.c.method == ANY_METHOD))
+    for table, _, _ in _SUMMED:
+        _delete_method_sums(connection, table)
 
 
-def _sum_methods(connection: sa.Connection, table: sa.Table, value: str, level: Level) -> None:
-    keys = [table.c.owner_id, table.c.level, table.c.endpoint_key, table.c.bucket_us]
-    summed = (
-        sa.select(
-            *keys,
-            sa.literal(ANY_METHOD, sa.String(16)),
-            table.c[value],
-            sa.func.sum(table.c.requests),
-        )
-        .where(table.c.level == int(level), table.c.endpoint_key == ANY_ENDPOINT)
-        .group_by(*keys, table.c[value])
+def _delete_method_sums(connection: sa.Connection, table: str) -> None:
+    connection.execute(
+        sa.text(f"DELETE FROM {table} WHERE method = :any_method"), {"any_method": _ANY_METHOD}
     )
-    columns = ["owner_id", "level", "endpoint_key", "bucket_us", "method", value, "requests"]
-    connection.execute(sa.insert(table).from_select(columns, summed))
