@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ast
 import multiprocessing
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
@@ -246,3 +249,104 @@ def test_upgrading_raw_rows_of_revision_0001_gives_the_rollups_ingest_writes(
         upgraded, ingested = rollup_tables(old), rollup_tables(fresh)
     assert all(ingested.values())
     assert upgraded == ingested
+
+
+WAIT_SECONDS = 60  # only how long to wait before failing; nothing is timed
+
+
+def upgrade_alone(url: str) -> None:
+    engine = create_database_engine(url)
+    try:
+        upgrade_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def start_upgrade(url: str, application_name: str) -> BaseProcess:
+    """upgrade_schema in a process of its own (a process migrating holds a lock that its
+    other threads wait for); its sessions carry `application_name`."""
+    context = multiprocessing.get_context("spawn")
+    named = f"{url}&application_name={application_name}"
+    child = context.Process(target=upgrade_alone, args=(named,))
+    child.start()
+    return child
+
+
+def lock_awaited(observer: sa.Engine, application_name: str) -> str | None:
+    """The kind of lock ('advisory', 'relation') a session named so waits for, if any."""
+    waiting = sa.text(
+        "SELECT wait_event FROM pg_stat_activity"
+        " WHERE application_name = :name AND wait_event_type = 'Lock'"
+    )
+    # A new transaction each time: one transaction sees one snapshot of pg_stat_activity.
+    with observer.connect() as connection:
+        return connection.execute(waiting, {"name": application_name}).scalar()
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {WAIT_SECONDS} s: {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def table_locked(url: str, table: str) -> Iterator[None]:
+    """`table` locked against every reader until the block ends."""
+    engine = create_database_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrades_of_one_postgres_schema_queue_and_other_schemas_do_not_wait() -> None:
+    """The migration lock is one per schema: servers of one schema take turns, a server of
+    another schema of the same database migrates meanwhile."""
+    base = require_postgres_url()
+    names = {role: f"upgrade-{role}-{uuid.uuid4().hex[:8]}" for role in ("a1", "a2", "b")}
+    observer = create_database_engine(base)
+    children: list[BaseProcess] = []
+    with postgres_schema_url(base) as url_a, postgres_schema_url(base) as url_b:
+        upgrade_alone(url_a)
+        try:
+            # The first upgrade of schema A takes A's migration lock, then waits to read
+            # alembic_version, so it holds the migration lock until the table is unlocked.
+            with table_locked(url_a, "alembic_version"):
+                children.append(start_upgrade(url_a, names["a1"]))
+                wait_for(lambda: lock_awaited(observer, names["a1"]) == "relation", "a1 waits")
+
+                other = start_upgrade(url_b, names["b"])
+                children.append(other)
+                wait_for(
+                    lambda: not other.is_alive() or lock_awaited(observer, names["b"]) is not None,
+                    "schema B upgraded or waiting",
+                )
+                assert lock_awaited(observer, names["b"]) is None
+                other.join()
+                assert other.exitcode == 0
+
+                children.append(start_upgrade(url_a, names["a2"]))
+                wait_for(
+                    lambda: lock_awaited(observer, names["a2"]) == "advisory",
+                    "the second upgrade of schema A waits for the first",
+                )
+            for child in children:
+                child.join(timeout=WAIT_SECONDS)
+            assert [child.exitcode for child in children] == [0, 0, 0]
+        finally:
+            for child in children:
+                if child.is_alive():
+                    child.kill()
+                    child.join()
+            observer.dispose()
+        for url in (url_a, url_b):
+            engine = create_database_engine(url)
+            try:
+                assert current_revision(engine) == head_revision()
+            finally:
+                engine.dispose()

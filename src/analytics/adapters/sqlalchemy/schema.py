@@ -11,12 +11,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Engine
 
+from analytics.adapters.sqlalchemy.advisory_locks import schema_lock_key
 from analytics.adapters.sqlalchemy.engine import is_sqlite, write_transaction
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Any constant both sides agree on: the key of the PostgreSQL advisory lock that serialises
-# schema upgrades of concurrently starting servers.
-_MIGRATION_LOCK_KEY = 0x616E616C79746963  # "analytic"
 # Alembic keeps its running context in module globals (`alembic.context`, `alembic.op`), so
 # two threads of one process must not migrate at the same time, even different databases.
 _alembic_in_use = threading.Lock()
@@ -27,13 +25,14 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     schemas); a no-op when it is there already.
 
     Safe when several processes start at once: on PostgreSQL they queue on an advisory lock
-    held for the migrating transaction, on SQLite on the database's write lock; whoever
-    comes second finds the schema current.
+    of the schema, held for the migrating transaction, on SQLite on the database's write
+    lock; whoever comes second finds the schema current. Servers of other schemas of the
+    same PostgreSQL database do not wait.
     """
     with write_transaction(engine) as connection:
         if not is_sqlite(engine):
             lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
-            connection.execute(lock, {"key": _MIGRATION_LOCK_KEY})
+            connection.execute(lock, {"key": schema_lock_key(connection, "migrations")})
         with _alembic_in_use:
             command.upgrade(_alembic_config(connection), revision)
 
