@@ -130,8 +130,13 @@ class Container(containers.DeclarativeContainer):
     build_dashboard = providers.Factory(BuildDashboard, logs=log_repository, clock=clock)
     check_health = providers.Factory(CheckHealth, storage=storage_health)
     delete_raw_logs = providers.Factory(DeleteRawLogs, logs=log_eraser)
+    # One expiry run at a time per database (schema) among server processes; process
+    # memory is reached by one process only.
+    expiry_lock = providers.Selector(
+        storage, memory=providers.Object(None), sqlite=sql_retention, postgresql=sql_retention
+    )
     expire_old_data = providers.Factory(
-        ExpireOldData, logs=retention, batch_ids=retention, clock=clock
+        ExpireOldData, logs=retention, batch_ids=retention, clock=clock, lock=expiry_lock
     )
 
     # Rate limits count in this process's memory (see adapters/rate_limits.py).

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from analytics.application.ports import BatchIdExpiry, Clock, RawLogRetention
+from analytics.application.ports import BatchIdExpiry, Clock, ExpiryLock, RawLogRetention
 from analytics.domain.batches import BATCH_IDS_KEPT_FOR
 
 # Small transactions: ingest never waits long behind a deletion.
@@ -17,6 +17,7 @@ DEFAULT_BATCH_SIZE = 5_000
 class ExpiryReport:
     raw_logs_deleted: int = 0
     batch_ids_forgotten: int = 0
+    skipped: bool = False  # another process was running the expiry of this storage
 
 
 def _always() -> bool:
@@ -24,12 +25,21 @@ def _always() -> bool:
 
 
 class ExpireOldData:
+    """One run at a time per storage. Every server process (`--workers N`, several hosts)
+    runs the expiry on its own schedule; two runs at once would both go for the same oldest
+    rows (on PostgreSQL the second waits on the first's row locks to find them gone), which
+    is harmless but only adds work and lock waits beside ingest. So a run that finds another
+    one going skips its round: the other is doing the work, and the next round comes soon.
+    `lock` None: no other process shares the storage (process memory).
+    """
+
     def __init__(
         self,
         logs: RawLogRetention,
         batch_ids: BatchIdExpiry,
         clock: Clock,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        lock: ExpiryLock | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -37,6 +47,7 @@ class ExpireOldData:
         self._batch_ids = batch_ids
         self._clock = clock
         self._batch_size = batch_size
+        self._lock = lock
 
     def execute(
         self,
@@ -47,8 +58,19 @@ class ExpireOldData:
         forget batch ids older than BATCH_IDS_KEPT_FOR, a small batch at a time.
 
         `keep_going` is asked between batches; when it answers False the run stops early
-        (the next run continues where it stopped).
+        (the next run continues where it stopped). When another process is running the
+        expiry of the same storage, nothing is done and the report says `skipped`.
         """
+        if self._lock is None:
+            return self._expire(raw_logs_kept_for, keep_going)
+        with self._lock.try_hold() as held:
+            if not held:
+                return ExpiryReport(skipped=True)
+            return self._expire(raw_logs_kept_for, keep_going)
+
+    def _expire(
+        self, raw_logs_kept_for: timedelta | None, keep_going: Callable[[], bool]
+    ) -> ExpiryReport:
         now = self._clock.now()
         forgotten = self._repeat(
             lambda: self._batch_ids.forget_batch_ids_before(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -123,4 +124,11 @@ class RawLogRetention(Protocol):
 class BatchIdExpiry(Protocol):
     def forget_batch_ids_before(self, cutoff: datetime, limit: int) -> int:
         """Forget up to `limit` batch ids received before `cutoff`; return how many."""
+        ...
+
+
+class ExpiryLock(Protocol):
+    def try_hold(self) -> AbstractContextManager[bool]:
+        """Hold the storage's expiry lock for the `with` block if no other process (server)
+        holds it, without waiting; the block is given whether it holds it."""
         ...

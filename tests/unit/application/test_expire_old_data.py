@@ -4,6 +4,8 @@ keep counting them), batch ids are forgotten after a day, in small batches."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -105,3 +107,51 @@ def test_a_batch_size_below_one_is_refused() -> None:
     logs = InMemoryLogRepository()
     with pytest.raises(ValueError, match="batch_size"):
         ExpireOldData(logs, logs, MovableClock(NOW), batch_size=0)
+
+
+class FakeExpiryLock:
+    """Free or held by another process, as set; records whether it is held by us."""
+
+    def __init__(self, free: bool) -> None:
+        self.free = free
+        self.held_during: list[bool] = []
+        self.held = False
+
+    @contextmanager
+    def try_hold(self) -> Iterator[bool]:
+        self.held = self.free
+        try:
+            yield self.free
+        finally:
+            self.held = False
+
+
+def test_a_round_is_skipped_while_another_process_holds_the_expiry_lock() -> None:
+    logs, clock = InMemoryLogRepository(), MovableClock(NOW)
+    ingest = IngestLogs(logs, clock)
+    ingest.execute(OWNER, aged([20, 0]), uuid.uuid4())
+    clock.moment = NOW + BATCH_IDS_KEPT_FOR + timedelta(days=1)
+    lock = FakeExpiryLock(free=False)
+    expire = ExpireOldData(logs, logs, clock, lock=lock)
+
+    assert expire.execute(timedelta(days=10)) == ExpiryReport(skipped=True)
+    assert listed(logs) == 2
+
+    lock.free = True
+    assert expire.execute(timedelta(days=10)) == ExpiryReport(1, 1)
+    assert listed(logs) == 1
+
+
+def test_the_expiry_lock_is_held_while_deleting_and_let_go_after() -> None:
+    logs, clock = InMemoryLogRepository(), MovableClock(NOW)
+    IngestLogs(logs, clock).execute(OWNER, aged([20 + i / 100 for i in range(7)]))
+    lock = FakeExpiryLock(free=True)
+    expire = ExpireOldData(logs, logs, clock, batch_size=2, lock=lock)
+
+    def still_holding() -> bool:
+        lock.held_during.append(lock.held)
+        return True
+
+    assert expire.execute(timedelta(days=10), keep_going=still_holding).raw_logs_deleted == 7
+    assert lock.held_during and all(lock.held_during)
+    assert not lock.held

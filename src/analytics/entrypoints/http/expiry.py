@@ -3,8 +3,9 @@
 ANALYTICS_EXPIRY_INTERVAL_SECONDS.
 
 The work runs in a thread, a small transaction at a time (`ExpireOldData`), so neither the
-event loop nor ingest waits long behind it. Each server process runs its own; with
-several, their deletions of one row are harmless (one deletes it, the others find nothing).
+event loop nor ingest waits long behind it. Each server process runs this loop; of the
+processes sharing a database (`--workers N`, several hosts) one at a time expires, and a
+process that finds another one at it skips its round (`ExpireOldData`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def _expire_once(
     except Exception:  # the server keeps serving; the next run tries again
         logger.exception("expiry failed")
         return
-    if report.raw_logs_deleted or report.batch_ids_forgotten:
+    if report.skipped:
+        logger.debug("expiry skipped: another server process is running it")
+    elif report.raw_logs_deleted or report.batch_ids_forgotten:
         logger.info(
             "expiry: deleted %d raw logs, forgot %d batch ids",
             report.raw_logs_deleted,
