@@ -86,9 +86,11 @@ def test_a_round_is_skipped_while_another_process_runs_the_expiry(engine: sa.Eng
 
 
 def test_the_expiry_lock_is_one_per_database(engine: sa.Engine) -> None:
-    with expiry_lock_held_elsewhere(url_of(engine)):
-        with SqlAlchemyRetention(engine).try_hold() as held:
-            assert not held
+    with (
+        expiry_lock_held_elsewhere(url_of(engine)),
+        SqlAlchemyRetention(engine).try_hold() as held,
+    ):
+        assert not held
     with SqlAlchemyRetention(engine).try_hold() as held:
         assert held
 
