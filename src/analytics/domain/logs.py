@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from analytics.domain.time import EPOCH
 
 HTTP_METHODS: frozenset[str] = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
@@ -19,7 +22,12 @@ MAX_TEXT_LENGTH = 2048
 MAX_PROCESS_TIME_MS = 86_400_000.0
 ERROR_STATUS_FROM = 400
 
+_NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# Dotted-decimal IPv4 exactly as ipaddress writes it (no leading zeros, no spaces): such a
+# text is its own canonical form.
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,53 @@ class RequestLog:
         return self.process_time_us / 1000
 
 
+# Each field's slot, set directly: a frozen dataclass's __init__ goes through
+# object.__setattr__ for each field, which costs twice as much.
+_SET_CREATED_AT = RequestLog.created_at.__set__  # type: ignore[attr-defined]
+_SET_METHOD = RequestLog.method.__set__  # type: ignore[attr-defined]
+_SET_ENDPOINT = RequestLog.endpoint.__set__  # type: ignore[attr-defined]
+_SET_IP = RequestLog.ip.__set__  # type: ignore[attr-defined]
+_SET_PROCESS_TIME_US = RequestLog.process_time_us.__set__  # type: ignore[attr-defined]
+_SET_STATUS_CODE = RequestLog.status_code.__set__  # type: ignore[attr-defined]
+_SET_PATH = RequestLog.path.__set__  # type: ignore[attr-defined]
+_SET_USER_AGENT = RequestLog.user_agent.__set__  # type: ignore[attr-defined]
+_SET_CONSUMER = RequestLog.consumer.__set__  # type: ignore[attr-defined]
+
+RequestLogValues = tuple[
+    datetime, str, str, str | None, int, int, str | None, str | None, str | None
+]
+
+
+def request_logs_of(rows: Iterable[RequestLogValues]) -> list[RequestLog]:
+    """`[RequestLog(*row) for row in rows]`, in about half the time: ingest builds
+    thousands of logs a batch. Like `RequestLog(...)`, it checks nothing."""
+    new = object.__new__
+    logs = []
+    for (
+        created_at,
+        method,
+        endpoint,
+        ip,
+        process_time_us,
+        status_code,
+        path,
+        user_agent,
+        consumer,
+    ) in rows:
+        log = new(RequestLog)
+        _SET_CREATED_AT(log, created_at)
+        _SET_METHOD(log, method)
+        _SET_ENDPOINT(log, endpoint)
+        _SET_IP(log, ip)
+        _SET_PROCESS_TIME_US(log, process_time_us)
+        _SET_STATUS_CODE(log, status_code)
+        _SET_PATH(log, path)
+        _SET_USER_AGENT(log, user_agent)
+        _SET_CONSUMER(log, consumer)
+        logs.append(log)
+    return logs
+
+
 @dataclass(frozen=True, slots=True)
 class StoredLog:
     """A request log as storage returns it: with the id storage gave it."""
@@ -69,7 +124,9 @@ def ms_to_us(process_time_ms: float) -> int:
 def as_utc(moment: datetime) -> datetime:
     """A naive time is taken as UTC; an aware one is converted to UTC."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
+        # moment.replace(tzinfo=UTC), exactly, in a tenth of the time (replace() parses
+        # keyword arguments; this is two C-level operations on integers).
+        return EPOCH + (moment - _NAIVE_EPOCH)
     return moment.astimezone(UTC)
 
 
@@ -84,4 +141,6 @@ def normalize_ip(raw: str | None) -> str | None:
     """
     if raw is None or raw == "":
         return None
+    if _CANONICAL_IPV4.fullmatch(raw):
+        return raw  # most addresses; ipaddress takes ~20x longer to say the same
     return str(ipaddress.ip_address(raw.strip()))
