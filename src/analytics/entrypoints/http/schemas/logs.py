@@ -1,13 +1,30 @@
-"""What clients send to /track and /track/batch, and the logs /raw_logs returns."""
+"""What clients send to /track and /track/batch, and the logs /raw_logs returns.
+
+TrackLog and TrackBatch declare the ingest bodies: their fields, rules and documentation (the
+OpenAPI schema is theirs). The routes validate a body into plain dicts of those very fields
+(`TRACK_LOG_BODY`, `TRACK_BATCH_BODY`): the same rules and errors, without building a model instance
+per log.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated, Any, NotRequired
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from analytics.domain.logs import MAX_TEXT_LENGTH, RequestLog, StoredLog, ms_to_us
+# pydantic needs typing_extensions' TypedDict before Python 3.12.
+from typing_extensions import TypedDict
+
+from analytics.domain.logs import (
+    MAX_TEXT_LENGTH,
+    RequestLog,
+    StoredLog,
+    ms_to_us,
+    request_logs_of,
+)
 from analytics.entrypoints.http.schemas.fields import (
     CreatedAt,
     Endpoint,
@@ -51,19 +68,6 @@ class TrackLog(BaseModel):
         ),
     )
 
-    def to_request_log(self) -> RequestLog:
-        return RequestLog(
-            created_at=self.created_at,
-            method=self.method.value,
-            endpoint=self.endpoint,
-            ip=self.ip,
-            process_time_us=ms_to_us(self.process_time),
-            status_code=self.status_code,
-            path=self.path,
-            user_agent=self.user_agent,
-            consumer=self.consumer,
-        )
-
 
 class TrackBatch(BaseModel):
     """Up to 1000 logs, stored all together or not at all."""
@@ -92,9 +96,6 @@ class TrackBatch(BaseModel):
             "was full or a batch was refused). The server logs it."
         ),
     )
-
-    def to_request_logs(self) -> list[RequestLog]:
-        return [log.to_request_log() for log in self.logs]
 
 
 class Accepted(BaseModel):
@@ -137,3 +138,51 @@ class RawLog(BaseModel):
 
 
 RAW_LOG_COLUMNS = tuple(RawLog.model_fields)
+
+
+def fields_of(model: type[BaseModel], **types: Any) -> Any:
+    """A TypedDict of `model`'s fields, each with its own rules, default and documentation
+    (and, for the fields named in `types`, that type instead of its own).
+
+    pydantic validates it as it validates `model`: the same values, and the same errors at
+    the same locations; but into a plain dict, which costs ~1 µs less than a model instance.
+    """
+    fields = {
+        name: Annotated[types.get(name, info.annotation), info]
+        for name, info in model.model_fields.items()
+    }
+    typed_dict = TypedDict(  # type: ignore[operator]
+        f"{model.__name__}Fields",
+        {
+            name: field if model.model_fields[name].is_required() else NotRequired[field]
+            for name, field in fields.items()
+        },
+    )
+    typed_dict.__pydantic_config__ = model.model_config
+    return typed_dict
+
+
+TrackLogFields = fields_of(TrackLog)
+TRACK_LOG_BODY: TypeAdapter[dict[str, Any]] = TypeAdapter(TrackLogFields)
+TRACK_BATCH_BODY: TypeAdapter[dict[str, Any]] = TypeAdapter(
+    fields_of(TrackBatch, logs=list[TrackLogFields])
+)
+
+
+def request_logs(logs: Iterable[dict[str, Any]]) -> list[RequestLog]:
+    """The logs that validated TrackLogs describe."""
+    return request_logs_of(
+        (
+            log["created_at"],
+            # The member's own text: `.value` would go through a Python-level descriptor.
+            log["method"]._value_,
+            log["endpoint"],
+            log["ip"],
+            ms_to_us(log["process_time"]),
+            log["status_code"],
+            log["path"],
+            log["user_agent"],
+            log["consumer"],
+        )
+        for log in logs
+    )
