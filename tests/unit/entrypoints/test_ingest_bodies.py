@@ -1,6 +1,6 @@
 """The routes validate ingest bodies with TypedDicts made from TrackLog's and TrackBatch's
-fields (`TRACK_LOG_BODY`, `TRACK_BATCH_BODY`); the models themselves are the documented schema. Both
-must accept, refuse and convert alike."""
+fields (`TRACK_LOG_BODY`, `TRACK_BATCH_BODY`); the models themselves are the documented
+schema. Both must accept, refuse and convert alike."""
 
 import json
 from typing import Any
@@ -16,15 +16,8 @@ from analytics.entrypoints.http.schemas.logs import (
     TrackLog,
     request_logs,
 )
+from tests.e2e.bodies import SEED_LOG
 
-SEED_LOG = {
-    "created_at": "2024-02-07T08:00:00.250000",
-    "method": "GET",
-    "endpoint": "/api/users",
-    "ip": "10.0.0.1",
-    "process_time": 1.5,
-    "status_code": 200,
-}
 # Valid and invalid values of each field, of the right type and of others.
 FIELD_VALUES: dict[str, list[Any]] = {
     "created_at": [

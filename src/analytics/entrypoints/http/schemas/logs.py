@@ -2,8 +2,8 @@
 
 TrackLog and TrackBatch declare the ingest bodies: their fields, rules and documentation (the
 OpenAPI schema is theirs). The routes validate a body into plain dicts of those very fields
-(`TRACK_LOG_BODY`, `TRACK_BATCH_BODY`): the same rules and errors, without building a model instance
-per log.
+(`TRACK_LOG_BODY`, `TRACK_BATCH_BODY`): the same rules and errors, without building a model
+instance per log.
 """
 
 from __future__ import annotations
