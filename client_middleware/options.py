@@ -59,6 +59,10 @@ class TrackingOptions:
         )
         _require(self.max_body_bytes >= 1024, "max_body_bytes must be at least 1024")
         _require(self.consumer is None or callable(self.consumer), "consumer must be callable")
+        _require(
+            not self.enabled or self.api_base.startswith(("http://", "https://")),
+            "api_base must be an http:// or https:// URL",
+        )
 
 
 def _require(condition: bool, message: str) -> None:

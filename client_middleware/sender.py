@@ -1,6 +1,6 @@
 """The background sender: takes records from the buffer and POSTs them in batches.
 
-Why a thread with its own `httpx.Client` rather than a task on the app's event loop: the
+Why a thread with its own connection (transport.py) rather than a task on the app's event loop: the
 request path then shares nothing with the sending but a deque; a slow or unreachable server,
 DNS lookups, TLS handshakes and retries never occupy the app's loop; the same sender serves the
 ASGI class and the seed-style function (which never sees the lifespan, so could not start a
@@ -21,14 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from client_middleware.client_ip import ClientAddresses
 from client_middleware.encoding import LogEncoder, batch_body
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RawRecord, RecordBuffer
 from client_middleware.retry import backoff_delay, retry_after_seconds
 from client_middleware.routes import EndpointResolver
+from client_middleware.transport import ServerConnection, TransportError
 
 logger = logging.getLogger("client_middleware")
 
@@ -143,14 +142,14 @@ class BatchSender:
 
     def run(self) -> None:
         options = self._options
-        with httpx.Client(
-            base_url=options.api_base,
-            headers={"X-API-Key": options.api_key, "Content-Type": "application/json"},
-            timeout=options.timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        ) as client:
-            self._client = client
+        self._server = ServerConnection(
+            options.api_base,
+            {"X-API-Key": options.api_key, "Content-Type": "application/json"},
+        )
+        try:
             self._loop()
+        finally:
+            self._server.close()
 
     def _loop(self) -> None:
         control = self._control
@@ -254,11 +253,11 @@ class BatchSender:
         if left is not None:
             timeout = max(0.05, min(timeout, left))
         try:
-            response = self._client.post(BATCH_PATH, content=batch.body, timeout=timeout)
-        except httpx.HTTPError as error:
-            self._note_failure(f"{type(error).__name__}: {error}")
+            response = self._server.post(BATCH_PATH, batch.body, timeout)
+        except (TransportError, ConnectionError) as error:
+            self._note_failure(str(error))
             return None
-        status = response.status_code
+        status = response.status
         if 200 <= status < 300:
             self._note_recovery()
             return Delivery.DELIVERED
@@ -266,7 +265,7 @@ class BatchSender:
             return Delivery.KEY_REJECTED
         if status == 429 or status >= 500:
             self._note_failure(f"HTTP {status}")
-            return retry_after_seconds(response.headers.get("retry-after"))
+            return retry_after_seconds(response.retry_after)
         if status == 413 and len(batch.logs) > 1:
             logger.warning(
                 "analytics: the server refused a body of %d bytes as too large; "

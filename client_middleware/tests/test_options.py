@@ -73,6 +73,11 @@ def test_bad_values_are_refused_at_construction(bad):
         resolve_options("key", "http://x", **bad)
 
 
+def test_an_api_base_that_is_not_an_http_url_is_refused_at_construction():
+    with pytest.raises(ValueError, match="api_base"):
+        resolve_options("key", "analytics.example:8000")
+
+
 def test_trusted_proxies_are_parsed_as_networks():
     options = resolve_options("key", "http://x", trusted_proxies=["10.0.0.0/8", "::1"])
 
