@@ -62,7 +62,8 @@ class AnalyticsMiddleware:
         self.app = app
         self.tracker = Tracker(options)
         self.tracker.find_app = self._routed_app
-        self._record = self.tracker.record
+        self._buffer = self.tracker.buffer
+        self._records = self.tracker.buffer.records
         self._is_excluded = excluded_paths(options.exclude_paths)
         self._consumer_of = _request_consumer(options.consumer)
 
@@ -105,15 +106,18 @@ class AnalyticsMiddleware:
             route = scope.get("route")
             client = scope.get("client")
             consumer_of = self._consumer_of
-            self._record(
-                (
-                    created_at, scope["method"], scope["path"], status,
-                    (finished or perf_counter()) - started, id(route),
-                    getattr(route, "path_format", None), root_path,
-                    scope.get("root_path", root_path), client[0] if client else None,
-                    tuple(scope["headers"]), consumer_of and consumer_of(scope),
-                )
+            record = (
+                created_at, scope["method"], scope["path"], status,
+                (finished or perf_counter()) - started, id(route),
+                getattr(route, "path_format", None), root_path,
+                scope.get("root_path", root_path), client[0] if client else None,
+                tuple(scope["headers"]), consumer_of and consumer_of(scope),
             )  # fmt: skip
+            records = self._records
+            if len(records) < self._buffer.direct_below:
+                records.append(record)  # the common case, without a Python call
+            else:
+                self._buffer.append(record)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Start the sender at start-up; flush before the server hears shutdown is complete."""

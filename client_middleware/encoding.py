@@ -26,7 +26,7 @@ SENDABLE_METHODS = frozenset(
 )
 MAX_TEXT_LENGTH = 2048
 MAX_PROCESS_TIME_MS = 86_400_000.0
-_MAX_PROCESS_TIME_US = int(MAX_PROCESS_TIME_MS * 1000)
+_MAX_PROCESS_TIME_S = MAX_PROCESS_TIME_MS / 1000
 _USER_AGENT = b"user-agent"
 _CACHE_LIMIT = 4096
 _NULL = "null"
@@ -66,6 +66,9 @@ class LogEncoder:
         # epoch) it is for.
         self._second_start = self._second_end = -1
         self._prefix = ""
+        # Everything of a log but its two clock readings, by what it is made from: requests
+        # repeat, so most logs are one lookup plus the two numbers.
+        self._fragments = BoundedCache()
         self._endpoint_json = BoundedCache()
         self._ip_json = BoundedCache()
         self._user_agent_json = BoundedCache()
@@ -78,54 +81,75 @@ class LogEncoder:
         """
         encoded: list[str] = []
         append = encoded.append
-        escape = encode_basestring_ascii
-        endpoint_json = self._endpoint_json
-        user_agent_json = self._user_agent_json
-        ip_json = self._ip_json
-        ip_from_headers = self._addresses.reads_headers
+        fragments = self._fragments
+        # With trusted proxies the address comes from X-Forwarded-For, so the headers decide.
+        by_headers = self._addresses.reads_headers
         second_start, second_end, prefix = self._second_start, self._second_end, self._prefix
         for record in records:
             (
                 created_at, method, path, status_code, duration, route_id, path_format,
                 root_path, mounted_root_path, host, headers, consumer,
             ) = record  # fmt: skip
-            process_time_us = int(duration * 1_000_000 + 0.5)
-            if (
-                method not in SENDABLE_METHODS
-                or not 100 <= status_code <= 599
-                or not 0 <= process_time_us <= _MAX_PROCESS_TIME_US
-                or duration < 0
-            ):
-                continue
+            if by_headers:
+                user_agent = headers
+            else:
+                user_agent = None
+                for name, value in headers:
+                    if name == _USER_AGENT:
+                        user_agent = value
+                        break
+            key = (
+                method, path, status_code, route_id, path_format, root_path, mounted_root_path,
+                host, user_agent, consumer,
+            )  # fmt: skip
+            fragment = fragments.get(key)
+            if fragment is None:
+                fragment = self._fragment(key, record)
+            if not fragment or not 0.0 <= duration <= _MAX_PROCESS_TIME_S:
+                continue  # the server would refuse it (method, status or time out of range)
             microseconds = int(created_at * 1_000_000)
             if not second_start <= microseconds < second_end:  # the prefix changes each second
                 second = microseconds // 1_000_000
                 second_start, second_end = second * 1_000_000, (second + 1) * 1_000_000
                 prefix = time.strftime('{"created_at":"%Y-%m-%dT%H:%M:%S.', time.gmtime(second))
-            endpoint = endpoint_json.get((route_id, path_format, root_path, mounted_root_path))
-            if endpoint is None:
-                endpoint = self._endpoint(record)
-            if ip_from_headers:
-                ip = json_string(self._addresses.of(host, headers))
-            else:
-                ip = ip_json.get(host) or self._ip(host)
-            user_agent = _NULL
-            for name, value in headers:
-                if name == _USER_AGENT:
-                    user_agent = user_agent_json.get(value) or self._user_agent(value)
-                    break
-            if len(path) > MAX_TEXT_LENGTH:
-                path = path[:MAX_TEXT_LENGTH]
             append(
-                f'{prefix}{str(microseconds)[-6:]}Z","method":"{method}","endpoint":{endpoint},'
-                f'"path":{escape(path)},"ip":{ip},"process_time":{process_time_us}e-3,'
-                f'"status_code":{status_code},"user_agent":{user_agent},'
-                f'"consumer":{_NULL if consumer is None else json_string(consumer)}}}'
+                f'{prefix}{str(microseconds)[-6:]}Z",{fragment}'
+                f'"process_time":{int(duration * 1_000_000 + 0.5)}e-3}}'
             )
         self._second_start, self._second_end, self._prefix = second_start, second_end, prefix
         return encoded
 
-    def _endpoint(self, record: RawRecord) -> str:
+    def _fragment(self, key: tuple[Any, ...], record: RawRecord) -> str:
+        """The log's fields but `created_at` and `process_time`, each followed by a comma;
+        "" for a record the server would refuse whatever its times."""
+        method, path, status_code = key[0], key[1], key[2]
+        if method not in SENDABLE_METHODS or not 100 <= status_code <= 599:
+            return ""
+        endpoint = self._endpoint_json.get(key[3:7])
+        lasting = True  # whether the fragment may be cached (see _endpoint)
+        if endpoint is None:
+            endpoint, lasting = self._endpoint(record)
+        host, headers = record[field.CLIENT_HOST], record[field.HEADERS]
+        if self._addresses.reads_headers:
+            ip = json_string(self._addresses.of(host, headers))
+        else:
+            ip = self._ip_json.get(host) or self._ip(host)
+        user_agent = _NULL
+        for name, value in headers:
+            if name == _USER_AGENT:
+                user_agent = self._user_agent_json.get(value) or self._user_agent(value)
+                break
+        fragment = (
+            f'"method":"{method}","endpoint":{endpoint},"path":{json_string(path)},'
+            f'"ip":{ip},"status_code":{status_code},"user_agent":{user_agent},'
+            f'"consumer":{json_string(key[9])},'
+        )
+        return self._fragments.put(key, fragment) if lasting else fragment
+
+    def _endpoint(self, record: RawRecord) -> tuple[str, bool]:
+        """The endpoint as JSON, and whether a fragment holding it may be cached: not when
+        it may change (a route the tree walk has not found yet falls back to its own path
+        format) nor for an unmatched path (404), which seldom comes back."""
         endpoint, cacheable = self._endpoints.endpoint(
             self._app(),
             record[field.ROUTE_ID],
@@ -136,14 +160,15 @@ class LogEncoder:
             record[field.STATUS],
         )
         if not cacheable:
-            return json_string(endpoint)
+            path_format = record[field.ROUTE_PATH_FORMAT]
+            return json_string(endpoint), path_format is None and record[field.STATUS] != 404
         key = (
             record[field.ROUTE_ID],
             record[field.ROUTE_PATH_FORMAT],
             record[field.ROOT_PATH],
             record[field.MOUNTED_ROOT_PATH],
         )
-        return self._endpoint_json.put(key, json_string(endpoint))
+        return self._endpoint_json.put(key, json_string(endpoint)), True
 
     def _ip(self, host: str | None) -> str:
         return self._ip_json.put(host, json_string(self._addresses.of(host, ())))

@@ -41,16 +41,24 @@ class RecordBuffer:
     """
 
     def __init__(self, max_queue: int, batch_size: int, wake: Callable[[], None]) -> None:
-        self._records: deque[RawRecord] = deque(maxlen=max_queue)
+        # The request path appends here directly while its length is below `direct_below`
+        # (one C call instead of a method call); `append` handles the rest.
+        self.records: deque[RawRecord] = deque(maxlen=max_queue)
+        self._records = self.records
         self._max_queue = max_queue
         self._batch_size = batch_size
         self._wake = wake
         # The length at which `append` calls `wake`: the batch size normally, 0 when the
         # sender must be (re)started first (never started yet, after fork, after shutdown).
         self.wake_at = 0
+        self.direct_below = -1  # wake_at - 1: the record appended there reaches wake_at
         self.dropped_total = 0
 
     def append(self, record: RawRecord) -> None:
+        """Append, counting a drop when full and waking the sender at `wake_at`.
+
+        The request path calls this only from `direct_below` on; below it, appending to
+        `records` is all this would do."""
         records = self._records
         if len(records) >= self._max_queue:
             self.dropped_total += 1
@@ -59,12 +67,15 @@ class RecordBuffer:
             self._wake()
 
     def arm(self) -> None:
-        """The sender runs: wake it only once a full batch waits."""
-        self.wake_at = self._batch_size
+        """The sender runs: wake it only once a full batch waits (or the buffer is full, so
+        that a drop is counted)."""
+        self.wake_at = min(self._batch_size, self._max_queue)
+        self.direct_below = self.wake_at - 1
 
     def disarm(self) -> None:
         """The sender must be started again before it can be woken: the next append does so."""
         self.wake_at = 0
+        self.direct_below = -1
 
     def take(self, limit: int) -> list[RawRecord]:
         """Up to `limit` of the oldest records, removed from the buffer."""
