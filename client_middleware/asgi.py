@@ -107,11 +107,11 @@ class AnalyticsMiddleware:
             client = scope.get("client")
             consumer_of = self._consumer_of
             record = (
-                created_at, scope["method"], scope["path"], status,
-                (finished or perf_counter()) - started, id(route),
+                created_at, scope["method"], scope["path"], status, id(route),
                 getattr(route, "path_format", None), root_path,
                 scope.get("root_path", root_path), client[0] if client else None,
-                tuple(scope["headers"]), consumer_of and consumer_of(scope),
+                consumer_of and consumer_of(scope), (finished or perf_counter()) - started,
+                tuple(scope["headers"]),
             )  # fmt: skip
             records = self._records
             if len(records) < self._buffer.direct_below:

@@ -17,7 +17,7 @@ from typing import Any
 
 from client_middleware import recorder as field
 from client_middleware.client_ip import ClientAddresses
-from client_middleware.recorder import RawRecord
+from client_middleware.recorder import CREATED_AT, DESCRIPTION, DURATION, HEADERS, RawRecord
 from client_middleware.routes import EndpointResolver
 
 # The server's own limits: a record outside them would make it refuse the whole batch (422).
@@ -30,6 +30,8 @@ _MAX_PROCESS_TIME_S = MAX_PROCESS_TIME_MS / 1000
 _USER_AGENT = b"user-agent"
 _CACHE_LIMIT = 4096
 _NULL = "null"
+# What the endpoint depends on: the route (its id and path format) and the root paths.
+_ENDPOINT_KEY = slice(field.ROUTE_ID, field.MOUNTED_ROOT_PATH + 1)
 
 
 def json_string(text: str | None) -> str:
@@ -85,29 +87,30 @@ class LogEncoder:
         # With trusted proxies the address comes from X-Forwarded-For, so the headers decide.
         by_headers = self._addresses.reads_headers
         second_start, second_end, prefix = self._second_start, self._second_end, self._prefix
+        description, created_at, duration_at, headers_at = (
+            DESCRIPTION,
+            CREATED_AT,
+            DURATION,
+            HEADERS,
+        )
         for record in records:
-            (
-                created_at, method, path, status_code, duration, route_id, path_format,
-                root_path, mounted_root_path, host, headers, consumer,
-            ) = record  # fmt: skip
+            headers = record[headers_at]
             if by_headers:
-                user_agent = headers
-            else:
-                user_agent = None
+                distinct = headers
+            else:  # only the User-Agent of the headers goes into a log
+                distinct = None
                 for name, value in headers:
                     if name == _USER_AGENT:
-                        user_agent = value
+                        distinct = value
                         break
-            key = (
-                method, path, status_code, route_id, path_format, root_path, mounted_root_path,
-                host, user_agent, consumer,
-            )  # fmt: skip
+            key = (record[description], distinct)
             fragment = fragments.get(key)
             if fragment is None:
                 fragment = self._fragment(key, record)
+            duration = record[duration_at]
             if not fragment or not 0.0 <= duration <= _MAX_PROCESS_TIME_S:
                 continue  # the server would refuse it (method, status or time out of range)
-            microseconds = int(created_at * 1_000_000)
+            microseconds = int(record[created_at] * 1_000_000)
             if not second_start <= microseconds < second_end:  # the prefix changes each second
                 second = microseconds // 1_000_000
                 second_start, second_end = second * 1_000_000, (second + 1) * 1_000_000
@@ -122,14 +125,14 @@ class LogEncoder:
     def _fragment(self, key: tuple[Any, ...], record: RawRecord) -> str:
         """The log's fields but `created_at` and `process_time`, each followed by a comma;
         "" for a record the server would refuse whatever its times."""
-        method, path, status_code = key[0], key[1], key[2]
+        method, status_code = record[field.METHOD], record[field.STATUS]
         if method not in SENDABLE_METHODS or not 100 <= status_code <= 599:
             return ""
-        endpoint = self._endpoint_json.get(key[3:7])
+        endpoint = self._endpoint_json.get(record[_ENDPOINT_KEY])
         lasting = True  # whether the fragment may be cached (see _endpoint)
         if endpoint is None:
             endpoint, lasting = self._endpoint(record)
-        host, headers = record[field.CLIENT_HOST], record[field.HEADERS]
+        host, headers = record[field.CLIENT_HOST], record[HEADERS]
         if self._addresses.reads_headers:
             ip = json_string(self._addresses.of(host, headers))
         else:
@@ -140,9 +143,9 @@ class LogEncoder:
                 user_agent = self._user_agent_json.get(value) or self._user_agent(value)
                 break
         fragment = (
-            f'"method":"{method}","endpoint":{endpoint},"path":{json_string(path)},'
+            f'"method":"{method}","endpoint":{endpoint},"path":{json_string(record[field.PATH])},'
             f'"ip":{ip},"status_code":{status_code},"user_agent":{user_agent},'
-            f'"consumer":{json_string(key[9])},'
+            f'"consumer":{json_string(record[field.CONSUMER])},'
         )
         return self._fragments.put(key, fragment) if lasting else fragment
 
@@ -162,13 +165,7 @@ class LogEncoder:
         if not cacheable:
             path_format = record[field.ROUTE_PATH_FORMAT]
             return json_string(endpoint), path_format is None and record[field.STATUS] != 404
-        key = (
-            record[field.ROUTE_ID],
-            record[field.ROUTE_PATH_FORMAT],
-            record[field.ROOT_PATH],
-            record[field.MOUNTED_ROOT_PATH],
-        )
-        return self._endpoint_json.put(key, json_string(endpoint)), True
+        return self._endpoint_json.put(record[_ENDPOINT_KEY], json_string(endpoint)), True
 
     def _ip(self, host: str | None) -> str:
         return self._ip_json.put(host, json_string(self._addresses.of(host, ())))

@@ -50,10 +50,11 @@ def create_tracking_middleware(
             route = scope.get("route")
             client = scope.get("client")
             return (
-                created_at, scope["method"], scope["path"], status, perf_counter() - started,
-                id(route), getattr(route, "path_format", None), root_path,
+                created_at, scope["method"], scope["path"], status, id(route),
+                getattr(route, "path_format", None), root_path,
                 scope.get("root_path", root_path), client[0] if client else None,
-                tuple(scope["headers"]), consumer_of and consumer_of(request),
+                consumer_of and consumer_of(request), perf_counter() - started,
+                tuple(scope["headers"]),
             )  # fmt: skip
 
         try:

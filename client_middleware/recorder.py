@@ -19,17 +19,20 @@ CREATED_AT = 0  # float, seconds since the epoch (time.time()) when the request 
 METHOD = 1  # str
 PATH = 2  # str, the path as received (root_path included)
 STATUS = 3  # int
-DURATION = 4  # float, seconds until the final body message (or until the app returned)
-ROUTE_ID = 5  # int, id() of the route object the router matched (scope["route"])
-ROUTE_PATH_FORMAT = 6  # str | None, that route's path_format (None: no route matched)
-ROOT_PATH = 7  # str, scope["root_path"] when the request reached the middleware
-MOUNTED_ROOT_PATH = 8  # str, scope["root_path"] after routing (grows by each Mount passed)
-CLIENT_HOST = 9  # str | None, scope["client"][0]
-HEADERS = 10  # tuple of (name, value) bytes pairs, read later for User-Agent, X-Forwarded-For
-CONSUMER = 11  # str | None, from the user's callback
+ROUTE_ID = 4  # int, id() of the route object the router matched (scope["route"])
+ROUTE_PATH_FORMAT = 5  # str | None, that route's path_format (None: no route matched)
+ROOT_PATH = 6  # str, scope["root_path"] when the request reached the middleware
+MOUNTED_ROOT_PATH = 7  # str, scope["root_path"] after routing (grows by each Mount passed)
+CLIENT_HOST = 8  # str | None, scope["client"][0]
+CONSUMER = 9  # str | None, from the user's callback
+DURATION = 10  # float, seconds until the final body message (or until the app returned)
+HEADERS = 11  # tuple of (name, value) bytes pairs, read later for User-Agent, X-Forwarded-For
+# METHOD to CONSUMER, one slice, are what a log is made of but its times and headers: the
+# encoder's cache key.
+DESCRIPTION = slice(METHOD, CONSUMER + 1)
 
 RawRecord = tuple[
-    float, str, str, int, float, int, "str | None", str, str, "str | None", Any, "str | None"
+    float, str, str, int, int, "str | None", str, str, "str | None", "str | None", float, Any
 ]
 
 

@@ -29,14 +29,14 @@ def raw(**fields: object) -> tuple:
         "method": "GET",
         "path": "/items/3",
         "status": 200,
-        "duration": 0.0125,
         "route_id": id(ROUTE),
         "path_format": ROUTE.path_format,
         "root_path": "",
         "mounted_root_path": "",
         "client_host": "203.0.113.9",
-        "headers": ((b"host", b"example"), (b"user-agent", b"curl/8.0")),
         "consumer": None,
+        "duration": 0.0125,
+        "headers": ((b"host", b"example"), (b"user-agent", b"curl/8.0")),
     } | fields
     return tuple(values.values())
 

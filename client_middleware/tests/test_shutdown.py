@@ -117,4 +117,4 @@ def paths_of(store: Collector, api_key: str) -> list[str]:
 
 
 def raw_record(path: str) -> tuple:
-    return (1_700_000_000.0, "GET", path, 200, 0.001, 0, None, "", "", "127.0.0.1", (), None)
+    return (1_700_000_000.0, "GET", path, 200, 0, None, "", "", "127.0.0.1", None, 0.001, ())
