@@ -154,6 +154,42 @@ def test_an_empty_range_amid_the_logs_covers_nothing(backend: Backend) -> None:
         assert data.time_series == ()
 
 
+def test_a_range_holding_most_of_a_day_counts_none_of_the_hours_outside_it(
+    backend: Backend,
+) -> None:
+    # 24 hours from 00:30: the SQL adapter reads the first day's IPs and latencies as the
+    # day's rollups minus its 00:00 hour (plus raw rows from 00:30); the IP "10.0.0.1" and
+    # the 5 ms latency are only in the part subtracted, and must count nowhere.
+    day = datetime(2024, 5, 1, tzinfo=UTC)
+    visits = [
+        (timedelta(minutes=10), "10.0.0.1", 5_000),  # before the range
+        (timedelta(minutes=40), "10.0.0.2", 10_000),
+        (timedelta(hours=13), "10.0.0.2", 20_000),
+        (timedelta(hours=23, minutes=30), "10.0.0.3", 30_000),
+        (timedelta(hours=24, minutes=20), "10.0.0.4", 40_000),
+        (timedelta(hours=25), "10.0.0.5", 50_000),  # after the range
+    ]
+    logs = [
+        request_log(created_at=day + offset, ip=ip, process_time_us=took)
+        for offset, ip, took in visits
+    ]
+    span = TimeRange(day + timedelta(minutes=30), day + timedelta(hours=24, minutes=30))
+    data = dashboard(backend, logs, by_day(time_range=span, top=5))
+    assert data.unique_ips == 3
+    assert data.top_ips == (
+        IpCount("10.0.0.2", 2),
+        IpCount("10.0.0.3", 1),
+        IpCount("10.0.0.4", 1),
+    )
+    assert (data.overall.requests, data.overall.min_us, data.overall.max_us) == (
+        4,
+        10_000,
+        40_000,
+    )
+    assert sum(data.overall.histogram.values()) == 4
+    assert sum(data.endpoints[0].stats.histogram.values()) == 4
+
+
 def test_an_owner_sees_only_its_own_aggregates(backend: Backend) -> None:
     backend.logs.add_many("owner-b", [request_log(endpoint="/secret", ip="10.9.9.9")] * 3)
     data = dashboard(backend, [request_log()], by_day())

@@ -89,7 +89,8 @@ class DashboardReader:
         statement = sa.select(rows.c.latency_bucket, sa.func.sum(rows.c.requests)).group_by(
             rows.c.latency_bucket
         )
-        return {bucket: int(n) for bucket, n in self._tuples(statement)}
+        # A bucket whose rows were all subtracted again sums to 0: it holds no log.
+        return {bucket: int(n) for bucket, n in self._tuples(statement) if n}
 
     def _endpoints(self, source: Source, top: int) -> tuple[EndpointStats, ...]:
         rows = _union(source.traffic())
@@ -111,7 +112,8 @@ class DashboardReader:
                 latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
             ).group_by(latency.c.endpoint, latency.c.latency_bucket)
             for endpoint, bucket, n in self._tuples(histograms):
-                ranked[endpoint].histogram[bucket] = int(n)
+                if n:
+                    ranked[endpoint].histogram[bucket] = int(n)
         return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
 
     def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
@@ -121,9 +123,11 @@ class DashboardReader:
             if bucket is not None:
                 return self._ranked_ips(buckets, bucket, top)
         rows = _union(source.ips())
+        requests = sa.func.sum(rows.c.requests)
         per_ip = (
-            sa.select(rows.c.ip, sa.func.sum(rows.c.requests).label("requests"))
+            sa.select(rows.c.ip, requests.label("requests"))
             .group_by(rows.c.ip)
+            .having(requests > 0)  # an IP seen only where rows were subtracted sums to 0
             .subquery()
         )
         # One pass: the top rows, each carrying the number of distinct IPs.

@@ -10,6 +10,8 @@ A `Source` gives four kinds of rows, each a SELECT whose rows the dashboard quer
 
 `t` is a time in epoch microseconds that lies in the time-series bucket the rows belong to.
 A raw log is one such row with `requests = 1`; a rollup row is many logs already summed.
+Latency and IP rows are counts only, so a source may also subtract them (`requests < 0`,
+see plan.py); their readers drop what sums to zero.
 """
 
 from __future__ import annotations
@@ -146,17 +148,22 @@ class RollupSource:
     """The rollups of a scope at one level, buckets starting in [start_us, end_us).
 
     The caller picks bounds on bucket edges (or open), so whole buckets are in or out.
+    A `negated` source gives its latency and IP counts negative, to be subtracted; it has
+    no traffic or totals rows, whose min and max cannot be taken back.
     """
 
     scope: Scope
     level: Level
     start_us: int | None = None
     end_us: int | None = None
+    negated: bool = False
 
     def traffic(self) -> Sequence[sa.Select]:
+        self._refuse_if_negated()
         return [self._traffic(rollup_traffic.c.endpoint)]
 
     def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        self._refuse_if_negated()
         if self.scope.endpoint is not None:  # one endpoint's rows are few already
             return [self._traffic()]
         table = rollup_totals
@@ -201,7 +208,7 @@ class RollupSource:
                     table.c.bucket_us.label("t"),
                     sa.literal_column("''", sa.Text).label("endpoint"),
                     table.c.latency_bucket,
-                    table.c.requests,
+                    self._counts(table),
                 ).where(*self._scope_rows(table, LATENCY_ANY_METHOD_LEVELS))
             ]
         # Only the endpoint digests are stored here: name each row's endpoint from its digest.
@@ -218,23 +225,30 @@ class RollupSource:
                 table.c.bucket_us.label("t"),
                 endpoint.label("endpoint"),
                 table.c.latency_bucket,
-                table.c.requests,
+                self._counts(table),
             ).where(*self._criteria(table), table.c.endpoint_key.in_(list(names)))
         ]
 
     def ips(self) -> Sequence[sa.Select]:
         table = rollup_ips
         return [
-            sa.select(table.c.ip, table.c.requests).where(
+            sa.select(table.c.ip, self._counts(table)).where(
                 *self._scope_rows(table, IP_ANY_METHOD_LEVELS)
             )
         ]
 
     def ip_buckets(self) -> IpBuckets | None:
         unfiltered = self.scope.endpoint is None and self.scope.method is None
-        if unfiltered and self.level in IP_ANY_METHOD_LEVELS:
+        if unfiltered and self.level in IP_ANY_METHOD_LEVELS and not self.negated:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
+
+    def _counts(self, table: sa.Table) -> sa.ColumnElement[int]:
+        return (-table.c.requests if self.negated else table.c.requests).label("requests")
+
+    def _refuse_if_negated(self) -> None:
+        if self.negated:
+            raise ValueError("sums with a min and a max cannot be subtracted")
 
     def _scope_rows(
         self, table: sa.Table, any_method_levels: frozenset[Level]
@@ -298,6 +312,30 @@ class CombinedSource:
 
     def ip_buckets(self) -> IpBuckets | None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSource:
+    """The same logs read two ways: traffic and totals from `sums`; latency and IPs from
+    `counts`, which may reach them more cheaply by subtracting rollups."""
+
+    sums: Source
+    counts: Source
+
+    def traffic(self) -> Sequence[sa.Select]:
+        return self.sums.traffic()
+
+    def totals(self, per_method: bool) -> Sequence[sa.Select]:
+        return self.sums.totals(per_method)
+
+    def latency(self, endpoints: Sequence[str] | None = None) -> Sequence[sa.Select]:
+        return self.counts.latency(endpoints)
+
+    def ips(self) -> Sequence[sa.Select]:
+        return self.counts.ips()
+
+    def ip_buckets(self) -> IpBuckets | None:
+        return self.counts.ip_buckets()
 
 
 def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:
