@@ -1,10 +1,11 @@
 """Raw records to the JSON body of `POST /track/batch`, built by hand for speed.
 
-This runs for every request the app serves, so it is written for CPU: each log is one
-f-string, the strings that repeat (endpoint, client address, User-Agent) are escaped once and
-cached, and numbers are written as integers (formatting a float costs several times more):
-`process_time` as whole microseconds with an exponent, `123456e-3` (milliseconds, a plain
-JSON number). Text is escaped by the json module's own C escaper, so the output is JSON any
+This runs for every request the app serves, so it is written for CPU. Requests repeat, so
+everything of a log but its two times (method, endpoint, path, address, status, User-Agent,
+consumer) is built once as text and cached by what it is made of; per record there is one
+lookup and one f-string holding the times. Numbers are written as integers (formatting a
+float costs several times more): `process_time` as whole microseconds with an exponent,
+`123456e-3` (milliseconds, a plain JSON number). Text is escaped by the json module's own C escaper, so the output is JSON any
 parser reads as the standard library would.
 """
 

@@ -46,6 +46,7 @@ class ServerConnection:
         self._base_path = url.path.rstrip("/")
         self._headers = headers
         self._proxy = _proxy_for(url.scheme, self._host)
+        self._tls = ssl.create_default_context() if self._https else None
         self._connection: http.client.HTTPConnection | None = None
 
     def post(self, path: str, body: bytes, timeout: float) -> Answer:
@@ -90,9 +91,9 @@ class ServerConnection:
             host, port = self._host, self._port
         else:
             host, port = proxy.hostname or "", proxy.port or 80
-        if self._https:
+        if self._tls is not None:
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=ssl.create_default_context()
+                host, port, timeout=timeout, context=self._tls
             )
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)

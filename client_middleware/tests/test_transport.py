@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import http.server
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ class Received:
 
 
 @contextmanager
-def http_server(received: Received) -> Iterator[str]:
+def http_server(received: Received, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """A stdlib HTTP/1.1 server answering 202 and noting what came, on which connection."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -45,10 +48,12 @@ def http_server(received: Received) -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -123,6 +128,32 @@ def test_a_connection_the_server_closed_is_reopened_and_the_post_arrives_once():
     assert answers == [202, 202, 202]
     assert [r[2] for r in received.requests] == [b"0", b"1", b"2"]
     assert len({r[3] for r in received.requests}) == 3  # a new connection each time
+
+
+def test_https_verifies_the_servers_certificate(tmp_path, monkeypatch):
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    received = Received()
+    with http_server(received, tls) as url:
+        untrusting = ServerConnection(url, HEADERS)
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusting.post("/track/batch", b"{}", timeout=5)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default context trusts it now
+        trusting = ServerConnection(url, HEADERS)
+        answer = trusting.post("/track/batch", b"{}", timeout=5)
+        trusting.close()
+
+    assert answer.status == 202
+    assert len(received.requests) == 1
 
 
 def test_a_refused_connection_is_a_transport_error():
