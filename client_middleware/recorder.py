@@ -7,8 +7,10 @@ comparing its length. Turning the tuple into JSON is the sender's job, on its ow
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 # The tuple the request path appends, field by field. A plain tuple is the cheapest thing to
@@ -83,13 +85,12 @@ class RecordBuffer:
     def take(self, limit: int) -> list[RawRecord]:
         """Up to `limit` of the oldest records, removed from the buffer."""
         records = self._records
-        taken: list[RawRecord] = []
-        for _ in range(min(limit, len(records))):
-            try:
-                taken.append(records.popleft())
-            except IndexError:  # emptied meanwhile (only after fork, by clear())
-                break
-        return taken
+        # A loop in C (popleft called `count` times), not in Python: this runs per record.
+        count = min(limit, len(records))
+        try:
+            return list(map(operator.call, repeat(records.popleft, count)))
+        except IndexError:  # emptied meanwhile (only after fork, by clear(): nothing to keep)
+            return []
 
     def clear(self) -> None:
         self._records.clear()
