@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from analytics.adapters.sqlalchemy.mapping import from_epoch_us
-from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT
+from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US
 from analytics.adapters.sqlalchemy.sources import (
     SUMMED_OVER_METHODS,
     IpBuckets,
+    RollupSource,
     Source,
     bucket_criteria,
 )
@@ -176,12 +177,9 @@ class DashboardReader:
         for row in self._connection.execute(statement).all():
             stats = _stats(int(row.requests), int(row.errors), row)
             by_bucket.setdefault(starts[row.bucket], RequestStats()).merge(stats)
-        latency = _union(source.latency())
-        bucket = _bucket_start(latency.c.t, granularity).label("bucket")
-        statement = sa.select(
-            bucket, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
-        ).group_by(bucket, latency.c.latency_bucket)
-        for start_us, rows in groupby(self._tuples(statement.order_by(bucket)), itemgetter(0)):
+        for start_us, rows in groupby(
+            self._tuples(_series_latency(source, granularity)), itemgetter(0)
+        ):
             histogram = by_bucket[starts[start_us]].histogram
             for _, latency_bucket, n in rows:
                 histogram[latency_bucket] = histogram.get(latency_bucket, 0) + int(n)
@@ -199,6 +197,32 @@ class DashboardReader:
     def _code_point_order(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         # SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
         return sa.collate(column, "C") if self._postgres else column
+
+
+def _series_latency(source: Source, granularity: Granularity) -> sa.Select:
+    """(series bucket start, latency bucket, requests) rows, ordered by bucket start."""
+    latency = _union(source.latency())
+    if _in_series_buckets(source, granularity):
+        # Rows already lie one bucket each: reading them in index order costs less than
+        # grouping them in SQL (the caller adds up the few that share a latency bucket).
+        return sa.select(latency.c.t, latency.c.latency_bucket, latency.c.requests).order_by(
+            latency.c.t
+        )
+    bucket = _bucket_start(latency.c.t, granularity).label("bucket")
+    return (
+        sa.select(bucket, latency.c.latency_bucket, sa.func.sum(latency.c.requests))
+        .group_by(bucket, latency.c.latency_bucket)
+        .order_by(bucket)
+    )
+
+
+def _in_series_buckets(source: Source, granularity: Granularity) -> bool:
+    """Whether every row's `t` is already the start of the bucket SQL would group it into."""
+    return (
+        isinstance(source, RollupSource)
+        and BUCKET_WIDTH_US.get(source.level) == _BUCKET_WIDTH_US[granularity]
+        and granularity is not Granularity.WEEK  # 7 days wide, but weeks start on Mondays
+    )
 
 
 def _union(selects: Sequence[sa.Select]) -> sa.Subquery:

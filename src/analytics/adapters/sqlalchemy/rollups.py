@@ -31,6 +31,9 @@ class Level(IntEnum):
     ALL = 3  # one bucket, 0, for all time
 
 
+BUCKET_WIDTH_US = {Level.HOUR: HOUR_US, Level.DAY: DAY_US}
+
+
 # Levels at which the ANY_ENDPOINT rows are also summed over methods (method ANY_METHOD), for
 # the dashboards read most: latency for hour-by-hour and day-by-day series; IPs for all time
 # and single days, where an index on their counts reads the top IPs without ranking them all
