@@ -5,8 +5,8 @@ everything of a log but its two times (method, endpoint, path, address, status, 
 consumer) is built once as text and cached by what it is made of; per record there is one
 lookup and one f-string holding the times. Numbers are written as integers (formatting a
 float costs several times more): `process_time` as whole microseconds with an exponent,
-`123456e-3` (milliseconds, a plain JSON number). Text is escaped by the json module's own C escaper, so the output is JSON any
-parser reads as the standard library would.
+`123456e-3` (milliseconds, a plain JSON number). Text is escaped by the json module's own C
+escaper, so the output is JSON any parser reads as the standard library would.
 """
 
 from __future__ import annotations
