@@ -19,12 +19,21 @@ not, and for a one-process app at saturation its inverse is the throughput it co
     uv run python bench/middleware.py --rounds 3 --duration 4 --connections 64
 
 Needs `wrk` (Debian/Ubuntu: apt-get install -y wrk). Not a test: prints a table and exits.
+
+    uv run python bench/middleware.py --instructions   # ~3 min, needs valgrind
+
+counts instead the instructions (user space) each variant's process spends per request, which
+no other load on the machine changes: each app runs under callgrind with counting switched
+on only while a client sends requests one after another on one connection (after a warm-up
+of one full batch), and off after the sender has sent the last batch of them; counts are per
+thread, so the request path (the event loop's thread) and the sender thread show apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -33,6 +42,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +62,9 @@ UVICORN_SETTINGS = ["--workers", "1", "--log-level", "warning", "--no-access-log
 
 def main() -> None:
     arguments = parse_arguments()
+    if arguments.instructions:
+        count_instructions(arguments.requests)
+        return
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
@@ -104,6 +117,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=6, help="seconds of load per run")
     parser.add_argument("--warmup", type=int, default=3, help="seconds per variant, unmeasured")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per request instead"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests counted (--instructions)"
+    )
     return parser.parse_args()
 
 
@@ -167,6 +186,107 @@ def print_table(
             f"{label}: throughput {rate[variant] / rate[baseline]:.3f}, "
             f"CPU per request {cost[baseline] / cost[variant]:.3f} (target >= 0.95)"
         )
+
+
+# -- instruction counts ------------------------------------------------------------------------
+
+BATCH_SIZE = 500  # the middleware's default; the counted requests fill whole batches
+ONE_REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
+
+
+def count_instructions(requests: int) -> None:
+    for tool in ("valgrind", "callgrind_control"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (apt-get install -y valgrind)")
+    requests = max(BATCH_SIZE, requests // BATCH_SIZE * BATCH_SIZE)
+    counts: dict[str, list[int]] = {}
+    collector_port = free_port()
+    with uvicorn_process("bench.middleware_app:collector_app", collector_port, {}):
+        for variant in ("bare", "asgi"):
+            counts[variant] = instructions_per_thread(variant, requests, collector_port)
+    bare = sum(counts["bare"]) / requests
+    print(f"\n{requests} requests per variant, instructions per request (callgrind, user space)\n")
+    print("| variant | total | event loop thread | other threads (sender) | ratio to bare |")
+    print("|---|---:|---:|---:|---:|")
+    for variant, per_thread in counts.items():
+        total = sum(per_thread) / requests
+        loop, others = per_thread[0] / requests, sum(per_thread[1:]) / requests
+        print(
+            f"| {LABELS[variant]} | {total:,.0f} | {loop:,.0f} | {others:,.0f} "
+            f"| {bare / total:.4f} |"
+        )
+
+
+def instructions_per_thread(variant: str, requests: int, collector_port: int) -> list[int]:
+    """Instructions each thread of the variant's process ran while `requests` were served."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as directory:
+        output = Path(directory) / "callgrind.out"
+        command = [
+            "valgrind", "--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes",
+            f"--callgrind-out-file={output}", sys.executable, "-m", "uvicorn",
+            "bench.middleware_app:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), *UVICORN_SETTINGS,
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONHASHSEED": "0",
+            "BENCH_VARIANT": variant,
+            "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}",
+            # Only full batches: no timer flush of a partial one while counting.
+            "BENCH_OPTIONS": json.dumps({"batch_size": BATCH_SIZE, "flush_interval": 600}),
+        }
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.DEVNULL)
+        try:
+            wait_until_accepting(port, process)
+            send_requests(port, BATCH_SIZE)  # warm-up: one batch, sent
+            time.sleep(3)
+            subprocess.run(["callgrind_control", "-i", "on", str(process.pid)], check=True,
+                           capture_output=True)  # fmt: skip
+            send_requests(port, requests)
+            time.sleep(5)  # the sender sends the last batch (slowly, under valgrind)
+            subprocess.run(["callgrind_control", "-i", "off", str(process.pid)], check=True,
+                           capture_output=True)  # fmt: skip
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(120)
+        per_thread = [thread_total(path) for path in sorted(Path(directory).iterdir())]
+    return [count for count in per_thread if count] or [0]
+
+
+def thread_total(path: Path) -> int:
+    """The thread's count: the file's `totals:` line (its `summary:` line may say 0)."""
+    for line in reversed(path.read_text().splitlines()):
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_until_accepting(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 180  # start-up under valgrind is slow
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the app on port {port} did not start")
+
+
+def send_requests(port: int, count: int) -> None:
+    """`count` GET / one after another on one kept-alive connection, each answer read."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        answers = connection.makefile("rb")
+        for _ in range(count):
+            connection.sendall(ONE_REQUEST)
+            length = 0
+            while (line := answers.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answers.read(length)
 
 
 def free_port() -> int:
