@@ -5,7 +5,9 @@ instructions on top of the body, `http.client` about 0.4 million (bench, callgri
 request the app serves that is ~3,000 instructions less on a thread that shares the GIL with
 it. The sender needs little of a general client: one host, POST, a timeout per attempt,
 keep-alive, TLS, and a proxy when the environment names one (`HTTPS_PROXY`, `HTTP_PROXY`,
-`NO_PROXY`, as httpx and urllib read them), reached through a CONNECT tunnel.
+`NO_PROXY`, as httpx and urllib read them). Through a proxy, an https server is reached in a
+CONNECT tunnel; a plain-http one by sending the proxy the request with the absolute URL, as
+proxies expect (many allow CONNECT to port 443 only).
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ class ServerConnection:
         self._host = url.hostname
         self._port = url.port or (443 if self._https else 80)
         self._base_path = url.path.rstrip("/")
-        self._headers = headers
         self._proxy = _proxy_for(url.scheme, self._host)
+        self._headers = headers
+        self._target_prefix = self._base_path
+        if self._proxy is not None and not self._https:  # forwarded, not tunnelled
+            self._headers = {**headers, **_proxy_headers(self._proxy)}
+            self._target_prefix = f"http://{url.netloc.rpartition('@')[2]}{self._base_path}"
         self._tls = ssl.create_default_context() if self._https else None
         self._connection: http.client.HTTPConnection | None = None
 
@@ -69,7 +75,8 @@ class ServerConnection:
             self._connection = connection
             if connection.sock is not None:
                 connection.sock.settimeout(timeout)
-            connection.request("POST", self._base_path + path, body=body, headers=self._headers)
+            target = self._target_prefix + path
+            connection.request("POST", target, body=body, headers=self._headers)
             response = connection.getresponse()
             text = response.read()
         except (OSError, http.client.HTTPException) as error:
@@ -97,7 +104,7 @@ class ServerConnection:
             )
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
-        if proxy is not None:
+        if proxy is not None and self._https:
             connection.set_tunnel(self._host, self._port, headers=_proxy_headers(proxy))
         connection.connect()
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import shutil
 import socket
 import ssl
 import subprocess
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +96,58 @@ def connect_proxy() -> Iterator[tuple[str, list[bytes]]]:
         listener.close()
 
 
+@contextmanager
+def forwarding_proxy() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """A plain-HTTP proxy: notes each request line and Proxy-Authorization, then sends the
+    request on to the absolute URL it names and relays the answer."""
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # the stdlib handler's name for POST
+            seen.append((self.requestline, self.headers["Proxy-Authorization"]))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            target = urllib.parse.urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
+            forwarded = {"X-API-Key": self.headers["X-API-Key"]}
+            upstream.request("POST", target.path, body=body, headers=forwarded)
+            answer = upstream.getresponse()
+            text = answer.read()
+            upstream.close()
+            self.send_response(answer.status)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://user:pa%20ss@127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def self_signed_tls(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (skips without the openssl command) and a server context."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    return cert, tls
+
+
 @pytest.fixture(autouse=True)
 def no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
@@ -131,17 +186,7 @@ def test_a_connection_the_server_closed_is_reopened_and_the_post_arrives_once():
 
 
 def test_https_verifies_the_servers_certificate(tmp_path, monkeypatch):
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(cert, key)
+    cert, tls = self_signed_tls(tmp_path)
     received = Received()
     with http_server(received, tls) as url:
         untrusting = ServerConnection(url, HEADERS)
@@ -173,19 +218,35 @@ def test_a_server_that_never_answers_is_a_transport_error_after_the_timeout():
             connection.post("/track/batch", b"{}", timeout=0.2)
 
 
-def test_the_proxy_the_environment_names_is_used_through_a_tunnel(monkeypatch):
+def test_an_https_server_is_reached_through_the_proxys_tunnel(tmp_path, monkeypatch):
+    cert, tls = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     received = Received()
-    with http_server(received) as url, connect_proxy() as (proxy, heads):
-        monkeypatch.setenv("HTTP_PROXY", proxy)
+    with http_server(received, tls) as url, connect_proxy() as (proxy, heads):
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
         connection = ServerConnection(url, HEADERS)
         answer = connection.post("/track/batch", b"{}", timeout=5)
         connection.close()
 
     assert answer.status == 202
     assert len(received.requests) == 1
-    target = url.removeprefix("http://").encode()
+    target = url.removeprefix("https://").encode()
     assert heads[0].startswith(b"CONNECT " + target)
     assert b"Proxy-Authorization: Basic dXNlcjpwYSBzcw==" in heads[0]  # user:pa ss
+
+
+def test_a_plain_http_server_is_reached_by_forwarding_through_the_proxy(monkeypatch):
+    received = Received()
+    with http_server(received) as url, forwarding_proxy() as (proxy, seen):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        connection = ServerConnection(url + "/analytics", HEADERS)
+        answers = [connection.post("/track/batch", b"{}", timeout=5).status for _ in range(2)]
+        connection.close()
+
+    assert answers == [202, 202]
+    assert [r[:2] for r in received.requests] == [("/analytics/track/batch", "secret")] * 2
+    line = f"POST {url}/analytics/track/batch HTTP/1.1"
+    assert seen == [(line, "Basic dXNlcjpwYSBzcw==")] * 2  # user:pa ss
 
 
 def test_no_proxy_and_an_empty_environment_mean_a_direct_connection(monkeypatch):
