@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,18 +16,10 @@ from analytics.adapters.sqlalchemy import create_database_engine
 from analytics.containers import MEMORY, storage_kind
 from tests.e2e.bodies import batch_body, log_body
 from tests.e2e.server import serving
+from tests.waiting import eventually
 
-WAIT_SECONDS = 30
 FAST_EXPIRY = {"ANALYTICS_EXPIRY_INTERVAL_SECONDS": "0.2"}
 DAY_US = 86_400_000_000
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {WAIT_SECONDS} s: {what}")
-        time.sleep(0.1)
 
 
 def days_ago(days: float) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import ast
 import multiprocessing
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.process import BaseProcess
@@ -30,6 +29,7 @@ from analytics.domain.logs import RequestLog
 from tests.builders import request_log
 from tests.contract.backends import postgres_schema_url, require_postgres_url
 from tests.integration.conftest import SQL_BACKENDS
+from tests.waiting import eventually
 
 EXPECTED_TABLES = {"alembic_version", "api_keys", "request_logs"}
 
@@ -283,14 +283,6 @@ def lock_awaited(observer: sa.Engine, application_name: str) -> str | None:
         return connection.execute(waiting, {"name": application_name}).scalar()
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {WAIT_SECONDS} s: {what}")
-        time.sleep(0.05)
-
-
 @contextmanager
 def table_locked(url: str, table: str) -> Iterator[None]:
     """`table` locked against every reader until the block ends."""
@@ -318,22 +310,28 @@ def test_upgrades_of_one_postgres_schema_queue_and_other_schemas_do_not_wait() -
             # alembic_version, so it holds the migration lock until the table is unlocked.
             with table_locked(url_a, "alembic_version"):
                 children.append(start_upgrade(url_a, names["a1"]))
-                wait_for(lambda: lock_awaited(observer, names["a1"]) == "relation", "a1 waits")
+                eventually(
+                    lambda: lock_awaited(observer, names["a1"]) == "relation",
+                    "a1 waits",
+                    WAIT_SECONDS,
+                )
 
                 other = start_upgrade(url_b, names["b"])
                 children.append(other)
-                wait_for(
+                eventually(
                     lambda: not other.is_alive() or lock_awaited(observer, names["b"]) is not None,
                     "schema B upgraded or waiting",
+                    WAIT_SECONDS,
                 )
                 assert lock_awaited(observer, names["b"]) is None
                 other.join()
                 assert other.exitcode == 0
 
                 children.append(start_upgrade(url_a, names["a2"]))
-                wait_for(
+                eventually(
                     lambda: lock_awaited(observer, names["a2"]) == "advisory",
                     "the second upgrade of schema A waits for the first",
+                    WAIT_SECONDS,
                 )
             for child in children:
                 child.join(timeout=WAIT_SECONDS)
