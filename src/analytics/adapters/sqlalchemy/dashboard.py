@@ -218,10 +218,10 @@ def _series_latency(source: Source, granularity: Granularity) -> sa.Select:
 
 def _in_series_buckets(source: Source, granularity: Granularity) -> bool:
     """Whether every row's `t` is already the start of the bucket SQL would group it into."""
+    # Weeks (7 days, starting on Mondays) match no level's width, so they are grouped.
     return (
         isinstance(source, RollupSource)
         and BUCKET_WIDTH_US.get(source.level) == _BUCKET_WIDTH_US[granularity]
-        and granularity is not Granularity.WEEK  # 7 days wide, but weeks start on Mondays
     )
 
 
