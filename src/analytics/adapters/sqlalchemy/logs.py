@@ -8,10 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from analytics.adapters.sqlalchemy.batch_groups import BatchGroups, PendingBatch
 from analytics.adapters.sqlalchemy.batch_ids import claim_batch_id
 from analytics.adapters.sqlalchemy.bulk import bulk_insert
 from analytics.adapters.sqlalchemy.dashboard import DashboardReader
-from analytics.adapters.sqlalchemy.engine import read_transaction, write_transaction
+from analytics.adapters.sqlalchemy.engine import is_sqlite, read_transaction, write_transaction
 from analytics.adapters.sqlalchemy.listing import list_logs
 from analytics.adapters.sqlalchemy.mapping import (
     LOG_COLUMNS,
@@ -21,7 +22,7 @@ from analytics.adapters.sqlalchemy.mapping import (
 )
 from analytics.adapters.sqlalchemy.plan import effective_bounds, series_source, totals_source
 from analytics.adapters.sqlalchemy.rollup_writer import RollupWriter
-from analytics.adapters.sqlalchemy.rollups import rollups_of
+from analytics.adapters.sqlalchemy.rollups import BatchRollups, rollups_of
 from analytics.adapters.sqlalchemy.sources import Scope
 from analytics.adapters.sqlalchemy.tables import owner_spans, request_logs
 from analytics.adapters.sqlalchemy.write_health import write_health
@@ -37,6 +38,9 @@ class SqlAlchemyLogRepository:
         self._engine = engine
         self._insert_logs = bulk_insert(engine, request_logs, LOG_COLUMNS)
         self._rollups = RollupWriter(engine)
+        # SQLite writes one transaction at a time: batches waiting for it are written together
+        # (batch_groups.py). PostgreSQL writes concurrent batches concurrently, each alone.
+        self._groups = BatchGroups(self._store_together) if is_sqlite(engine) else None
 
     def add_many(
         self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
@@ -45,16 +49,36 @@ class SqlAlchemyLogRepository:
         records the batch id: a batch already stored is not stored again)."""
         if not logs:
             return 0
-        rows = [log_values(owner_id, log) for log in logs]
-        rollups = rollups_of(owner_id, rows)
+        batch = PendingBatch(owner_id, [log_values(owner_id, log) for log in logs], receipt)
+        if self._groups is None:
+            return self._store_together([batch])[0]
+        return self._groups.store(batch)
+
+    def _store_together(self, batches: Sequence[PendingBatch]) -> list[int]:
+        """Store `batches` in one transaction; each one's count of logs stored (for a batch
+        whose id was stored before: the count stored then, and nothing now)."""
+        # Summed before the transaction, which then holds the write lock only to write.
+        rollups = _rollups_by_owner(batches)
+        counts: list[int] = []
         with write_transaction(self._engine) as connection:
-            if receipt is not None:
-                earlier = claim_batch_id(connection, owner_id, receipt, len(rows))
-                if earlier is not None:
-                    return earlier
-            self._insert_logs.execute(connection, rows)
-            self._rollups.write(connection, rollups)
-        return len(rows)
+            accepted: list[PendingBatch] = []
+            for batch in batches:
+                earlier = None
+                if batch.receipt is not None:
+                    earlier = claim_batch_id(
+                        connection, batch.owner_id, batch.receipt, len(batch.rows)
+                    )
+                if earlier is None:
+                    accepted.append(batch)
+                counts.append(len(batch.rows) if earlier is None else earlier)
+            if not accepted:
+                return counts
+            if len(accepted) < len(batches):  # a batch stored before: sum the others only
+                rollups = _rollups_by_owner(accepted)
+            self._insert_logs.execute(connection, [row for batch in accepted for row in batch.rows])
+            for owner_rollups in rollups:
+                self._rollups.write(connection, owner_rollups)
+        return counts
 
     def list(self, owner_id: str, log_filter: LogFilter, page: LogPage) -> list[StoredLog]:
         with read_transaction(self._engine) as connection:
@@ -96,6 +120,14 @@ class SqlAlchemyLogRepository:
         except Exception:  # a health check reports; it never raises
             return False
         return True
+
+
+def _rollups_by_owner(batches: Sequence[PendingBatch]) -> list[BatchRollups]:
+    """The rollups of the batches' rows, one set per owner, in owner order."""
+    rows_by_owner: dict[str, list[tuple]] = {}
+    for batch in batches:
+        rows_by_owner.setdefault(batch.owner_id, []).extend(batch.rows)
+    return [rollups_of(owner_id, rows) for owner_id, rows in sorted(rows_by_owner.items())]
 
 
 def _span(connection: Connection, owner_id: str) -> tuple[int, int] | None:
