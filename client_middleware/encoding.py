@@ -1,12 +1,14 @@
 """Raw records to the JSON body of `POST /track/batch`, built by hand for speed.
 
-This runs for every request the app serves, so it is written for CPU. Requests repeat, so
-everything of a log but its two times (method, endpoint, path, address, status, User-Agent,
-consumer) is built once as text and cached by what it is made of; per record there is one
-lookup and one f-string holding the times. Numbers are written as integers (formatting a
-float costs several times more): `process_time` as whole microseconds with an exponent,
-`123456e-3` (milliseconds, a plain JSON number). Text is escaped by the json module's own C
-escaper, so the output is JSON any parser reads as the standard library would.
+This runs for every request the app serves, on the sender thread that shares the GIL with the
+app, so it is written for instructions per record. Requests repeat, so everything of a log but
+its two times (method, endpoint, path, address, status, User-Agent, consumer) is built once as
+text and cached by what it is made of; per record there is one dict lookup and one f-string
+holding the times. Numbers are written as integers (formatting a float costs several times
+more): `process_time` as whole microseconds with an exponent, `123456e-3` (milliseconds, a
+plain JSON number), `created_at`'s microseconds from a table of three-digit strings. Text is
+escaped by the json module's own C escaper, so the output is JSON any parser reads as the
+standard library would.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii
+from math import floor
 from typing import Any
 
 from client_middleware import recorder as field
@@ -33,6 +36,9 @@ _CACHE_LIMIT = 4096
 _NULL = "null"
 # What the endpoint depends on: the route (its id and path format) and the root paths.
 _ENDPOINT_KEY = slice(field.ROUTE_ID, field.MOUNTED_ROOT_PATH + 1)
+# "000" to "999": a microsecond count within a second is written as two of these (cheaper
+# than formatting it zero-padded, or an integer's digits sliced).
+_THREE_DIGITS = tuple(f"{number:03d}" for number in range(1000))
 
 
 def json_string(text: str | None) -> str:
@@ -65,13 +71,13 @@ class LogEncoder:
         self._addresses = addresses
         self._endpoints = endpoints
         self._app = app
-        # The date-and-time prefix of `created_at` and the second (in microseconds since the
-        # epoch) it is for.
-        self._second_start = self._second_end = -1
-        self._prefix = ""
+        # The second `created_at` falls in, as microseconds since the epoch [start, end), and
+        # the text of `created_at` up to its microseconds.
+        self._second: tuple[float, float, str] = (-1.0, -1.0, "")
         # Everything of a log but its two clock readings, by what it is made from: requests
-        # repeat, so most logs are one lookup plus the two numbers.
-        self._fragments = BoundedCache()
+        # repeat, so most logs are one lookup plus the two numbers. A plain dict (not a
+        # subclass), which the interpreter indexes fastest; bounded where entries are added.
+        self._fragments: dict[Any, str] = {}
         self._endpoint_json = BoundedCache()
         self._ip_json = BoundedCache()
         self._user_agent_json = BoundedCache()
@@ -87,13 +93,9 @@ class LogEncoder:
         fragments = self._fragments
         # With trusted proxies the address comes from X-Forwarded-For, so the headers decide.
         by_headers = self._addresses.reads_headers
-        second_start, second_end, prefix = self._second_start, self._second_end, self._prefix
-        description, created_at, duration_at, headers_at = (
-            DESCRIPTION,
-            CREATED_AT,
-            DURATION,
-            HEADERS,
-        )
+        start, end, prefix = self._second
+        description, headers_at, digits = DESCRIPTION, HEADERS, _THREE_DIGITS
+        user_agent = _USER_AGENT
         for record in records:
             headers = record[headers_at]
             if by_headers:
@@ -101,34 +103,35 @@ class LogEncoder:
             else:  # only the User-Agent of the headers goes into a log
                 distinct = None
                 for name, value in headers:
-                    if name == _USER_AGENT:
+                    if name == user_agent:
                         distinct = value
                         break
             key = (record[description], distinct)
-            fragment = fragments.get(key)
-            if fragment is None:
+            try:
+                fragment = fragments[key]
+            except KeyError:
                 fragment = self._fragment(key, record)
-            duration = record[duration_at]
-            if not fragment or not 0.0 <= duration <= _MAX_PROCESS_TIME_S:
-                continue  # the server would refuse it (method, status or time out of range)
-            microseconds = int(record[created_at] * 1_000_000)
-            if not second_start <= microseconds < second_end:  # the prefix changes each second
-                second = microseconds // 1_000_000
-                second_start, second_end = second * 1_000_000, (second + 1) * 1_000_000
-                prefix = time.strftime('{"created_at":"%Y-%m-%dT%H:%M:%S.', time.gmtime(second))
-            append(
-                f'{prefix}{str(microseconds)[-6:]}Z",{fragment}'
-                f'"process_time":{int(duration * 1_000_000 + 0.5)}e-3}}'
-            )
-        self._second_start, self._second_end, self._prefix = second_start, second_end, prefix
+            duration = record[DURATION]
+            # Left out: what the server would refuse (method, status or time out of range).
+            if fragment and 0.0 <= duration <= _MAX_PROCESS_TIME_S:
+                microseconds = record[CREATED_AT] * 1e6
+                if not start <= microseconds < end:  # the prefix changes each second
+                    start, end, prefix = _second_of(microseconds)
+                # Exact: two floats less than a second apart subtract without rounding.
+                within = floor(microseconds - start)
+                append(
+                    f"{prefix}{digits[within // 1000]}{digits[within % 1000]}{fragment}"
+                    f"{floor(duration * 1e6 + 0.5)}e-3}}"
+                )
+        self._second = start, end, prefix
         return encoded
 
     def _fragment(self, key: tuple[Any, ...], record: RawRecord) -> str:
-        """The log's fields but `created_at` and `process_time`, each followed by a comma;
-        "" for a record the server would refuse whatever its times."""
+        """The log's text between `created_at`'s digits and `process_time`'s (the fields but
+        those two); "" for a record the server would refuse whatever its times."""
         method, status_code = record[field.METHOD], record[field.STATUS]
         if method not in SENDABLE_METHODS or not 100 <= status_code <= 599:
-            return ""
+            return self._remember(key, "")
         endpoint = self._endpoint_json.get(record[_ENDPOINT_KEY])
         lasting = True  # whether the fragment may be cached (see _endpoint)
         if endpoint is None:
@@ -144,11 +147,18 @@ class LogEncoder:
                 user_agent = self._user_agent_json.get(value) or self._user_agent(value)
                 break
         fragment = (
-            f'"method":"{method}","endpoint":{endpoint},"path":{json_string(record[field.PATH])},'
-            f'"ip":{ip},"status_code":{status_code},"user_agent":{user_agent},'
-            f'"consumer":{json_string(record[field.CONSUMER])},'
+            f'Z","method":"{method}","endpoint":{endpoint},'
+            f'"path":{json_string(record[field.PATH])},"ip":{ip},"status_code":{status_code},'
+            f'"user_agent":{user_agent},"consumer":{json_string(record[field.CONSUMER])},'
+            '"process_time":'
         )
-        return self._fragments.put(key, fragment) if lasting else fragment
+        return self._remember(key, fragment) if lasting else fragment
+
+    def _remember(self, key: tuple[Any, ...], fragment: str) -> str:
+        if len(self._fragments) >= _CACHE_LIMIT:  # as BoundedCache does
+            self._fragments.clear()
+        self._fragments[key] = fragment
+        return fragment
 
     def _endpoint(self, record: RawRecord) -> tuple[str, bool]:
         """The endpoint as JSON, and whether a fragment holding it may be cached: not when
@@ -173,6 +183,15 @@ class LogEncoder:
 
     def _user_agent(self, value: bytes) -> str:
         return self._user_agent_json.put(value, json_string(value.decode("latin-1")))
+
+
+def _second_of(microseconds: float) -> tuple[float, float, str]:
+    """The second (as microseconds since the epoch) holding `microseconds`, as [start, end),
+    and the text of `created_at` up to its microseconds."""
+    second = floor(microseconds) // 1_000_000
+    start = second * 1e6
+    prefix = time.strftime('{"created_at":"%Y-%m-%dT%H:%M:%S.', time.gmtime(second))
+    return start, start + 1e6, prefix
 
 
 def batch_body(logs: list[str], batch_id: str, dropped: int) -> bytes:
