@@ -20,6 +20,7 @@ from analytics.domain.batches import BatchReceipt
 from analytics.domain.logs import RequestLog
 from tests.builders import T0, request_log
 from tests.contract.backends import migrated_engine
+from tests.waiting import eventually
 
 ROLLUP_TABLES = ("rollup_traffic", "rollup_totals", "rollup_latency", "rollup_ips", "owner_spans")
 OWNERS = ("owner-a", "owner-b")
@@ -56,12 +57,14 @@ def stored_while_the_writer_is_held(
     answers: list[int | BaseException] = [0] * len(calls)
     commits: list[int] = []
     main = threading.get_ident()
+    calling = [threading.Event() for _ in calls]
 
     def committed(_connection: object) -> None:
         if threading.get_ident() != main:
             commits.append(1)
 
     def run(index: int) -> None:
+        calling[index].set()
         try:
             answers[index] = calls[index](repository)
         except Exception as error:  # asserted on by the caller
@@ -72,7 +75,8 @@ def stored_while_the_writer_is_held(
     with write_transaction(engine):
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # each only needs to queue: microseconds
+        eventually(lambda: all(flag.is_set() for flag in calling), "every thread calling")
+        time.sleep(0.5)  # from calling to queued takes each thread microseconds
     for thread in threads:
         thread.join(timeout=60)
     event.remove(engine, "commit", committed)
