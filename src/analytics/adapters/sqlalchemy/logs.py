@@ -46,7 +46,8 @@ class SqlAlchemyLogRepository:
         self, owner_id: str, logs: Sequence[RequestLog], receipt: BatchReceipt | None = None
     ) -> int:
         """Store the raw rows and add them to the rollups, in one transaction (which also
-        records the batch id: a batch already stored is not stored again)."""
+        records the batch id: a batch already stored is not stored again; on SQLite the
+        batches waiting for the writer at the same time share it). Returns once committed."""
         if not logs:
             return 0
         batch = PendingBatch(owner_id, [log_values(owner_id, log) for log in logs], receipt)
