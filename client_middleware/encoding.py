@@ -117,7 +117,7 @@ class LogEncoder:
                 microseconds = record[CREATED_AT] * 1e6
                 if not start <= microseconds < end:  # the prefix changes each second
                     start, end, prefix = _second_of(microseconds)
-                # Exact: two floats less than a second apart subtract without rounding.
+                # Exact (Sterbenz): the two are within a factor of two of each other.
                 within = floor(microseconds - start)
                 append(
                     f"{prefix}{digits[within // 1000]}{digits[within % 1000]}{fragment}"
