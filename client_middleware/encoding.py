@@ -13,6 +13,7 @@ standard library would.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring_ascii
@@ -23,6 +24,8 @@ from client_middleware import recorder as field
 from client_middleware.client_ip import ClientAddresses
 from client_middleware.recorder import CREATED_AT, DESCRIPTION, DURATION, HEADERS, RawRecord
 from client_middleware.routes import EndpointResolver
+
+logger = logging.getLogger("client_middleware")
 
 # The server's own limits: a record outside them would make it refuse the whole batch (422).
 SENDABLE_METHODS = frozenset(
@@ -192,6 +195,21 @@ def _second_of(microseconds: float) -> tuple[float, float, str]:
     start = second * 1e6
     prefix = time.strftime('{"created_at":"%Y-%m-%dT%H:%M:%S.', time.gmtime(second))
     return start, start + 1e6, prefix
+
+
+def encode_records(encoder: LogEncoder, records: list[RawRecord]) -> list[str]:
+    """`encoder.logs(records)`; if the batch fails, record by record, skipping what fails."""
+    try:
+        return encoder.logs(records)
+    except Exception:  # an odd record
+        logger.debug("analytics: could not encode a batch at once", exc_info=True)
+    logs = []
+    for record in records:
+        try:
+            logs += encoder.logs([record])
+        except Exception:
+            logger.debug("analytics: could not encode a request record", exc_info=True)
+    return logs
 
 
 def batch_body(logs: list[str], batch_id: str, dropped: int) -> bytes:

@@ -5,8 +5,10 @@ request path then shares nothing with the sending but a deque; a slow or unreach
 DNS lookups, TLS handshakes and retries never occupy the app's loop; the same sender serves the
 ASGI class and the seed-style function (which never sees the lifespan, so could not start a
 task cleanly); and it keeps running while the app's loop is shutting down, which is exactly
-when the final flush happens. JSON encoding still holds the GIL, so it is kept cheap
-(see encoding.py) and done once per batch, never per retry.
+when the final flush happens. Full batches arrive here already encoded by the app's loop
+(loop_encoding.py says why); the sender encodes the partial batches of the timed and final
+flushes itself, and full ones when no asyncio loop could. Encoding is done once per batch,
+never per retry.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from client_middleware.client_ip import ClientAddresses
-from client_middleware.encoding import LogEncoder, batch_body
+from client_middleware.encoding import LogEncoder, batch_body, encode_records
+from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RawRecord, RecordBuffer
 from client_middleware.retry import backoff_delay, retry_after_seconds
@@ -122,6 +125,7 @@ class BatchSender:
         self,
         options: TrackingOptions,
         buffer: RecordBuffer,
+        encoded: EncodedBatches,
         drops: DropAccount,
         control: SenderControl,
         on_key_rejected: Callable[[], None],
@@ -129,6 +133,7 @@ class BatchSender:
     ) -> None:
         self._options = options
         self._buffer = buffer
+        self._encoded = encoded
         self._drops = drops
         self._control = control
         self._on_key_rejected = on_key_rejected
@@ -170,13 +175,19 @@ class BatchSender:
         """Send every full batch waiting; with `everything`, the last partial one too."""
         batch_size = self._options.batch_size
         while not self._control.abandoned and not self._key_rejected:
+            encoded = self._encoded.take()  # full batches the app's loop encoded
+            if encoded is not None:
+                self._send_logs(encoded)
+                continue
             waiting = len(self._buffer)
             if waiting == 0 or (waiting < batch_size and not everything):
                 return
             self._send_records(self._buffer.take(batch_size))
 
     def _send_records(self, records: list[RawRecord]) -> None:
-        logs = self._encode(records)
+        self._send_logs(encode_records(self._encoder, records))
+
+    def _send_logs(self, logs: list[str]) -> None:
         self._drops.log_new_drops(at_most_every=_DROP_LOG_INTERVAL)
         waiting = deque(self._batches(logs, self._drops.unreported()))
         while waiting:
@@ -195,22 +206,10 @@ class BatchSender:
                 self._on_key_rejected()
                 return
             else:
-                left = len(batch.logs) + sum(len(b.logs) for b in waiting) + len(self._buffer)
+                left = len(batch.logs) + sum(len(b.logs) for b in waiting)
+                left += len(self._encoded) + len(self._buffer)
                 logger.warning("analytics: shutting down with %d request records unsent", left)
                 return
-
-    def _encode(self, records: list[RawRecord]) -> list[str]:
-        try:
-            return self._encoder.logs(records)
-        except Exception:  # an odd record: encode one by one, skipping what fails
-            logger.debug("analytics: could not encode a batch at once", exc_info=True)
-        logs = []
-        for record in records:
-            try:
-                logs += self._encoder.logs([record])
-            except Exception:
-                logger.debug("analytics: could not encode a request record", exc_info=True)
-        return logs
 
     def _batches(self, logs: list[str], dropped: int) -> list[Batch]:
         """One batch, or several if it would hold more logs than the server takes at once or

@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RecordBuffer
 from client_middleware.sender import BatchSender, DropAccount, SenderControl
@@ -30,6 +31,7 @@ class Tracker:
         self.active = options.enabled
         self.buffer = RecordBuffer(options.max_queue, options.batch_size, self._wake)
         self.record = self.buffer.append
+        self.encoded = EncodedBatches(options, self.buffer, self.routed_app, self._wake_sender)
         self.drops = DropAccount(self.buffer)
         self.shutdown_hooked = False  # a lifespan or server hook will call shutdown()
         # The app whose routes name the endpoints: set from the lifespan or the first request,
@@ -59,7 +61,13 @@ class Tracker:
             # A sender still finishing a shutdown flush keeps its own control and ends alone.
             control = self._control = SenderControl()
             sender = BatchSender(
-                self.options, self.buffer, self.drops, control, self._key_rejected, self.routed_app
+                self.options,
+                self.buffer,
+                self.encoded,
+                self.drops,
+                control,
+                self._key_rejected,
+                self.routed_app,
             )
             self._thread = threading.Thread(
                 target=_run_sender, args=(sender,), name="analytics-sender", daemon=True
@@ -74,16 +82,20 @@ class Tracker:
         sender, so an app whose lifespan runs twice (tests do that) keeps being tracked.
         """
         timeout = self.options.shutdown_timeout if timeout is None else timeout
-        if self.active and len(self.buffer):
+        if self.active and self.unsent():
             self.start()  # a sender to do the flushing, if none runs
         with self._lock:
             thread, control = self._thread, self._control
             self.buffer.disarm()
         if thread is None or not thread.is_alive():
-            return len(self.buffer) == 0
+            return self.unsent() == 0
         control.request_stop(timeout)
         thread.join(timeout + 0.5)
-        return len(self.buffer) == 0 and not thread.is_alive()
+        return self.unsent() == 0 and not thread.is_alive()
+
+    def unsent(self) -> int:
+        """Records not handed to the server yet (but a batch the sender is delivering)."""
+        return len(self.buffer) + len(self.encoded)
 
     def routed_app(self) -> Any:
         if self.app is None:
@@ -96,6 +108,11 @@ class Tracker:
             self.start()
             if not self.shutdown_hooked:  # no lifespan seen: hook the server (first request)
                 hook_server_shutdown(self)
+        if len(self.buffer) >= self.options.batch_size and self.encoded.schedule():
+            return  # the app's loop encodes the batch, then wakes the sender
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
         wake = self._control.wake
         if not wake.is_set():
             wake.set()
@@ -103,6 +120,7 @@ class Tracker:
     def _key_rejected(self) -> None:
         self.active = False
         self.buffer.clear()
+        self.encoded.clear()
         if not self._key_rejection_logged:
             self._key_rejection_logged = True
             logger.error(
@@ -118,6 +136,7 @@ class Tracker:
         self._control = SenderControl()
         self._thread = None
         self.buffer.clear()
+        self.encoded.clear()
         self.buffer.dropped_total = 0
         self.drops = DropAccount(self.buffer)
         self.buffer.disarm()
@@ -143,7 +162,7 @@ def _after_fork_and_exit(tracker: Tracker) -> None:
         # Only a fallback: uvicorn's SIGTERM path ends the process without running atexit;
         # the lifespan (or server) hook is what normally flushes.
         live = reference()
-        if live is not None and live._pid == os.getpid() and len(live.buffer):
+        if live is not None and live._pid == os.getpid() and live.unsent():
             live.shutdown()
 
     os.register_at_fork(after_in_child=reset_in_child)

@@ -134,6 +134,26 @@ def test_a_failing_consumer_callback_costs_the_field_not_the_request(
     assert [log["consumer"] for log in store.logs(api_key)] == [None]
 
 
+def test_full_batches_are_sent_as_they_fill_and_the_rest_at_shutdown(
+    flavour, shared_collector, api_key
+):
+    store, url = shared_collector
+    with serving(
+        behaviour_app(), flavour, api_key=api_key, api_base=url, batch_size=5,
+        flush_interval=3600,
+    ) as host:  # fmt: skip
+        for number in range(12):
+            httpx.get(f"{host.url}/n/{number}")
+        # No timed flush for an hour: only full batches (encoded on the app's loop) go now.
+        full = store.wait_for_logs(api_key, 10)
+        assert len(full) == 10
+        assert host.tracker.unsent() == 2
+
+    paths = sorted(log["path"] for log in store.logs(api_key))
+    assert paths == sorted(f"/n/{number}" for number in range(12))  # each exactly once
+    assert [len(batch["logs"]) for batch in store.batches_of(api_key)] == [5, 5, 2]
+
+
 def test_disabled_middleware_records_nothing_and_starts_no_thread(
     flavour, shared_collector, api_key
 ):
