@@ -22,6 +22,7 @@ from typing import Any
 
 from client_middleware import recorder as field
 from client_middleware.client_ip import ClientAddresses
+from client_middleware.options import TrackingOptions
 from client_middleware.recorder import CREATED_AT, DESCRIPTION, DURATION, HEADERS, RawRecord
 from client_middleware.routes import EndpointResolver
 
@@ -84,6 +85,13 @@ class LogEncoder:
         self._endpoint_json = BoundedCache()
         self._ip_json = BoundedCache()
         self._user_agent_json = BoundedCache()
+
+    @classmethod
+    def for_options(cls, options: TrackingOptions, app: Callable[[], Any]) -> LogEncoder:
+        """An encoder with its own route index and the options' client address rules."""
+        return cls(
+            ClientAddresses(options.ip_privacy, options.trusted_proxies), EndpointResolver(), app
+        )
 
     def logs(self, records: Iterable[RawRecord]) -> list[str]:
         """One JSON object per sendable record (the server would refuse the others).

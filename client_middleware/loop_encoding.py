@@ -21,11 +21,9 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
-from client_middleware.client_ip import ClientAddresses
 from client_middleware.encoding import LogEncoder, encode_records
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RecordBuffer
-from client_middleware.routes import EndpointResolver
 
 logger = logging.getLogger("client_middleware")
 
@@ -47,13 +45,10 @@ class EncodedBatches:
         self._batch_size = options.batch_size
         self._wake_sender = wake_sender
         # Its own encoder and route index: the sender thread's are used by that thread only.
-        self._encoder = LogEncoder(
-            ClientAddresses(options.ip_privacy, options.trusted_proxies), EndpointResolver(), app
-        )
+        self._encoder = LogEncoder.for_options(options, app)
         self._waiting: deque[list[str]] = deque()
-        # The loop an encoding is scheduled on and has not run yet (None: nothing scheduled).
-        self._scheduled_on: asyncio.AbstractEventLoop | None = None
-        self._scheduled_at = 0.0
+        # When an encoding was scheduled that has not run yet (None: none is).
+        self._scheduled_at: float | None = None
 
     def schedule(self) -> bool:
         """From the request path, when a full batch waits in the buffer: have the running
@@ -61,17 +56,16 @@ class EncodedBatches:
         here still waits, or no asyncio loop runs (trio, say)."""
         if self._waiting:
             return False
+        if self._scheduled_at is not None:
+            if monotonic() - self._scheduled_at < _STALE_AFTER_S:
+                return True  # it will run soon
+            self._scheduled_at = None  # its loop stopped first (an app in a test client, say)
+            return False
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return False
-        if self._scheduled_on is not None:
-            if monotonic() - self._scheduled_at < _STALE_AFTER_S:
-                return True  # it will run soon
-            # Its loop stopped before running it (an app run in a test client, say).
-            self._scheduled_on = None
-            return False
-        self._scheduled_on, self._scheduled_at = loop, monotonic()
+        self._scheduled_at = monotonic()
         loop.call_soon(self._encode)
         return True
 
@@ -85,14 +79,14 @@ class EncodedBatches:
     def clear(self) -> None:
         """Forget what waits (a rejected key, a forked child) and what was scheduled."""
         self._waiting.clear()
-        self._scheduled_on = None
+        self._scheduled_at = None
 
     def __len__(self) -> int:
         """How many logs wait encoded."""
-        return sum(map(len, tuple(self._waiting)))
+        return sum(map(len, tuple(self._waiting)))  # a copy: the loop may append meanwhile
 
     def _encode(self) -> None:
-        self._scheduled_on = None
+        self._scheduled_at = None
         try:
             # Not once the buffer is disarmed (wake_at 0: shutting down): the sender's final
             # flush takes what is left, and must not miss a batch taken here meanwhile.

@@ -23,13 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from client_middleware.client_ip import ClientAddresses
 from client_middleware.encoding import LogEncoder, batch_body, encode_records
 from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RawRecord, RecordBuffer
 from client_middleware.retry import backoff_delay, retry_after_seconds
-from client_middleware.routes import EndpointResolver
 from client_middleware.transport import ServerConnection, TransportError
 
 logger = logging.getLogger("client_middleware")
@@ -137,9 +135,7 @@ class BatchSender:
         self._drops = drops
         self._control = control
         self._on_key_rejected = on_key_rejected
-        self._encoder = LogEncoder(
-            ClientAddresses(options.ip_privacy, options.trusted_proxies), EndpointResolver(), app
-        )
+        self._encoder = LogEncoder.for_options(options, app)
         self._failing_since: float | None = None
         self._key_rejected = False
         # Lowered when the server answers 413: its body limit is below ours.
