@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 
-from client_middleware.loop_encoding import EncodedBatches
+from client_middleware.loop_encoding import MAX_LOOP_BATCH, EncodedBatches
 from client_middleware.options import resolve_options
 from client_middleware.recorder import RecordBuffer
 
@@ -30,8 +30,10 @@ class SenderWakes:
         self.threads.append(threading.get_ident())
 
 
-def encoded_batches(records: int) -> tuple[EncodedBatches, RecordBuffer, SenderWakes]:
-    options = resolve_options("key", "http://127.0.0.1:9", batch_size=BATCH_SIZE)
+def encoded_batches(
+    records: int, batch_size: int = BATCH_SIZE
+) -> tuple[EncodedBatches, RecordBuffer, SenderWakes]:
+    options = resolve_options("key", "http://127.0.0.1:9", batch_size=batch_size)
     wakes = SenderWakes()
     buffer = RecordBuffer(options.max_queue, options.batch_size, wake=lambda: None)
     buffer.arm()
@@ -107,3 +109,16 @@ def test_one_schedule_per_batch_however_many_requests_arrive_before_it_runs():
     assert len(wakes.threads) == 1
     assert len(encoded) == BATCH_SIZE
     assert len(buffer) == 0
+
+
+def test_batches_too_large_to_encode_at_once_on_the_loop_are_left_to_the_sender():
+    encoded, buffer, wakes = encoded_batches(MAX_LOOP_BATCH + 1, batch_size=MAX_LOOP_BATCH + 1)
+
+    async def request_path() -> bool:
+        scheduled = encoded.schedule()
+        await asyncio.sleep(0)
+        return scheduled
+
+    assert not asyncio.run(request_path())
+    assert len(buffer) == MAX_LOOP_BATCH + 1
+    assert wakes.threads == []
