@@ -144,7 +144,8 @@ def test_full_batches_are_sent_as_they_fill_and_the_rest_at_shutdown(
     ) as host:  # fmt: skip
         for number in range(12):
             httpx.get(f"{host.url}/n/{number}")
-        # No timed flush for an hour: only full batches (encoded on the app's loop) go now.
+        # No timed flush for an hour: only full batches go now (where they are encoded, on
+        # the app's loop or the thread, is test_loop_encoding.py's business).
         full = store.wait_for_logs(api_key, 10)
         assert len(full) == 10
         assert host.tracker.unsent() == 2
