@@ -30,24 +30,28 @@ logger = logging.getLogger("analytics.expiry")
 @asynccontextmanager
 async def expiring_old_data(container: Container, settings: Settings) -> AsyncIterator[None]:
     """Run the expiry now and then every interval until the block ends."""
-    stopping = threading.Event()
-    task = asyncio.create_task(_expire_periodically(container, settings, stopping))
+    stopping = threading.Event()  # read by a run in its thread, between transactions
+    stopped = asyncio.Event()  # ends the wait between runs
+    task = asyncio.create_task(_expire_periodically(container, settings, stopping, stopped))
     try:
         yield
     finally:
-        stopping.set()  # a run in progress stops after its current transaction
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Not by cancelling the task: that would not wait for a run in its thread, and the
+        # caller then releases the storage under it (a closed connection mid-statement can
+        # crash the process). A run in progress stops after its current transaction.
+        stopping.set()
+        stopped.set()
+        await task
 
 
 async def _expire_periodically(
-    container: Container, settings: Settings, stopping: threading.Event
+    container: Container, settings: Settings, stopping: threading.Event, stopped: asyncio.Event
 ) -> None:
     kept_for = None if settings.retention_days is None else timedelta(days=settings.retention_days)
     while not stopping.is_set():
         await to_thread.run_sync(_expire_once, container, kept_for, stopping)
-        await asyncio.sleep(settings.expiry_interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), settings.expiry_interval_seconds)
 
 
 def _expire_once(
