@@ -177,7 +177,7 @@ def vacuum(database: Database) -> None:
     with psycopg.connect(libpq_url(database.url), autocommit=True) as connection:
         connection.execute(
             "VACUUM (ANALYZE) request_logs, owner_spans, rollup_traffic, rollup_totals,"
-            " rollup_latency, rollup_ips"
+            " rollup_latency, rollup_latency_coarse, rollup_ips"
         )
 
 

@@ -211,7 +211,14 @@ def history(count: int) -> list[RequestLog]:
     ]
 
 
-ROLLUP_TABLES = ("rollup_traffic", "rollup_totals", "rollup_latency", "rollup_ips", "owner_spans")
+ROLLUP_TABLES = (
+    "rollup_traffic",
+    "rollup_totals",
+    "rollup_latency",
+    "rollup_latency_coarse",
+    "rollup_ips",
+    "owner_spans",
+)
 
 
 def rollup_tables(engine: sa.Engine) -> dict[str, list[tuple]]:

@@ -12,18 +12,20 @@ from alembic import command
 from sqlalchemy import event
 
 from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
-from analytics.adapters.sqlalchemy.mapping import log_row
+from analytics.adapters.sqlalchemy.mapping import log_row, to_epoch_us
 from analytics.adapters.sqlalchemy.retention import SqlAlchemyRetention
 from analytics.adapters.sqlalchemy.schema import _alembic_config, upgrade_schema
 from analytics.adapters.sqlalchemy.tables import (
     request_logs,
     rollup_ips,
     rollup_latency,
+    rollup_latency_coarse,
     rollup_totals,
     rollup_traffic,
 )
 from analytics.application.expire_old_data import ExpireOldData
-from analytics.domain.dashboard import DashboardQuery
+from analytics.domain.dashboard import ROW_PERCENTILE, DashboardQuery
+from analytics.domain.latency import coarse_bucket, coarse_buckets_to_refine, coarse_histogram
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog
 from analytics.domain.metrics import compute_dashboard_data
@@ -154,6 +156,47 @@ def test_rollup_rows_stay_few_however_many_logs_arrive(engine: sa.Engine) -> Non
     assert all_time_rows == len(distinct)
 
 
+def test_an_hourly_series_reads_fine_latency_rows_only_where_each_p95_lies(
+    engine: sa.Engine,
+) -> None:
+    """The hour rows of all endpoints' latency, spoiled outside the coarse bucket holding
+    each hour's p95, change no dashboard: the series reads them only there."""
+    repository = SqlAlchemyLogRepository(engine)
+    logs = traffic(3000)
+    repository.add_many("owner", logs)
+    query = DashboardQuery(granularity=Granularity.HOUR)
+    expected = compute_dashboard_data(logs, query)
+    read = {
+        (to_epoch_us(row.bucket_start), coarse)
+        for row in expected.time_series
+        for coarse in coarse_buckets_to_refine(
+            coarse_histogram(row.stats.histogram), (ROW_PERCENTILE,)
+        )
+    }
+    table = rollup_latency.c
+    hour_rows = sa.select(table.bucket_us, table.latency_bucket).where(
+        table.level == 1, table.method == ""
+    )
+    spoiled = 0
+    with engine.begin() as connection:
+        for bucket_us, bucket in connection.execute(hour_rows).all():
+            if (bucket_us, coarse_bucket(bucket)) not in read:
+                connection.execute(
+                    sa.update(rollup_latency)
+                    .where(
+                        table.level == 1,
+                        table.method == "",
+                        table.bucket_us == bucket_us,
+                        table.latency_bucket == bucket,
+                    )
+                    .values(requests=table.requests + 1000)
+                )
+                spoiled += 1
+
+    assert spoiled > len(expected.time_series)
+    assert repository.dashboard_data("owner", query) == expected
+
+
 def test_upgrading_a_database_with_logs_backfills_the_rollups(tmp_path: Path) -> None:
     engine = create_database_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
@@ -195,7 +238,7 @@ def test_upgrading_rollups_without_method_sums_adds_them(tmp_path: Path) -> None
 
 
 def rollup_rows(engine: sa.Engine) -> dict[str, list[tuple]]:
-    tables = (rollup_traffic, rollup_totals, rollup_latency, rollup_ips)
+    tables = (rollup_traffic, rollup_totals, rollup_latency, rollup_latency_coarse, rollup_ips)
     with engine.connect() as connection:
         return {
             table.name: sorted(tuple(row) for row in connection.execute(sa.select(table)))

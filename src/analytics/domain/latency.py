@@ -51,7 +51,7 @@ def percentile(histogram: Histogram, quantile: float, lowest_us: int, highest_us
     total = sum(histogram.values())
     if total == 0:
         raise ValueError("percentile of an empty histogram")
-    rank = max(1, math.ceil(quantile * total))
+    rank = nearest_rank(quantile, total)
     if rank == 1:
         return lowest_us
     if rank >= total:
@@ -62,3 +62,64 @@ def percentile(histogram: Histogram, quantile: float, lowest_us: int, highest_us
         if seen >= rank:
             return min(max(bucket_value(bucket), lowest_us), highest_us)
     raise AssertionError("unreachable: rank never exceeds the total")
+
+
+def nearest_rank(quantile: float, total: int) -> int:
+    return max(1, math.ceil(quantile * total))
+
+
+# Coarse buckets: 16 consecutive buckets each (a factor of ~1.38 in latency). Storage may keep
+# a coarse histogram beside the fine one, to find where a percentile lies by reading ~16 x
+# fewer rows, and then read only that coarse bucket's fine rows (docs/storage.md).
+COARSE_SHIFT = 4
+
+
+def coarse_bucket(bucket: int) -> int:
+    """The coarse bucket holding a bucket (a floor division, also for ZERO_BUCKET)."""
+    return bucket >> COARSE_SHIFT
+
+
+def coarse_buckets_to_refine(coarse: Histogram, quantiles: Iterable[float]) -> set[int]:
+    """The coarse buckets whose fine counts `percentile` needs for `quantiles`: those holding
+    a quantile's rank, except the lowest and highest ranks, which are the minimum and maximum."""
+    total = sum(coarse.values())
+    ranks = {nearest_rank(q, total) for q in quantiles}
+    wanted = {rank for rank in ranks if 1 < rank < total}
+    refine: set[int] = set()
+    seen = 0
+    for bucket in sorted(coarse):
+        before, seen = seen, seen + coarse[bucket]
+        if any(before < rank <= seen for rank in wanted):
+            refine.add(bucket)
+    return refine
+
+
+def coarse_histogram(histogram: Histogram) -> dict[int, int]:
+    coarse: dict[int, int] = {}
+    for bucket, count in histogram.items():
+        coarse[coarse_bucket(bucket)] = coarse.get(coarse_bucket(bucket), 0) + count
+    return coarse
+
+
+def refine(histogram: Histogram, quantiles: Iterable[float]) -> dict[int, int]:
+    """`histogram` refined for `quantiles`: fine only where their ranks lie, which is all
+    `percentile` reads for them; what storage that keeps coarse histograms can read."""
+    coarse = coarse_histogram(histogram)
+    wanted = coarse_buckets_to_refine(coarse, quantiles)
+    fine = {bucket: n for bucket, n in histogram.items() if coarse_bucket(bucket) in wanted}
+    return refined_histogram(coarse, fine)
+
+
+def refined_histogram(coarse: Histogram, fine: Histogram) -> dict[int, int]:
+    """A histogram with the same percentiles as the full one wherever a rank falls in a
+    coarse bucket that `fine` holds all the counts of (see coarse_buckets_to_refine).
+
+    Every other coarse bucket stands as one count at its first fine bucket: the order and
+    the running totals at coarse edges are the full histogram's, so ranks land alike.
+    """
+    refined = dict(fine)
+    covered = {coarse_bucket(bucket) for bucket in fine}
+    for bucket, count in coarse.items():
+        if bucket not in covered and count:
+            refined[bucket << COARSE_SHIFT] = count
+    return refined

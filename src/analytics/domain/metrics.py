@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from analytics.domain.dashboard import (
+    ROW_PERCENTILE,
     BucketStats,
     DashboardData,
     DashboardQuery,
@@ -18,6 +19,7 @@ from analytics.domain.dashboard import (
     IpCount,
     ranking_key,
 )
+from analytics.domain.latency import refine
 from analytics.domain.logs import RequestLog
 from analytics.domain.stats import RequestStats
 from analytics.domain.time import Granularity
@@ -61,6 +63,8 @@ def time_series(logs: Iterable[RequestLog], granularity: Granularity) -> tuple[B
     for log in logs:
         bucket = granularity.bucket_start(log.created_at)
         by_bucket.setdefault(bucket, RequestStats()).add(log.process_time_us, log.is_error)
+    for stats in by_bucket.values():
+        stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
     return tuple(BucketStats(bucket, by_bucket[bucket]) for bucket in sorted(by_bucket))
 
 

@@ -8,9 +8,14 @@ from analytics.domain.latency import (
     RELATIVE_ACCURACY,
     ZERO_BUCKET,
     bucket_value,
+    coarse_bucket,
+    coarse_buckets_to_refine,
+    coarse_histogram,
     histogram_of,
     latency_bucket,
     percentile,
+    refine,
+    refined_histogram,
 )
 
 latencies_us = st.integers(min_value=0, max_value=86_400_000_000)
@@ -54,3 +59,36 @@ def test_extremes_are_clamped_to_the_exact_minimum_and_maximum() -> None:
 def test_percentile_of_an_empty_histogram_is_refused() -> None:
     with pytest.raises(ValueError):
         percentile({}, 0.5, 0, 0)
+
+
+@given(
+    st.lists(latencies_us, min_size=1, max_size=300),
+    st.lists(st.sampled_from([0.01, 0.5, 0.9, 0.95, 0.99, 1.0]), min_size=1, max_size=3),
+)
+def test_a_refined_histogram_has_the_full_histograms_percentiles(
+    values: list[int], quantiles: list[float]
+) -> None:
+    full = histogram_of(values)
+    coarse = coarse_histogram(full)
+    wanted = coarse_buckets_to_refine(coarse, quantiles)
+    fine = {bucket: n for bucket, n in full.items() if coarse_bucket(bucket) in wanted}
+
+    refined = refined_histogram(coarse, fine)
+
+    for quantile in quantiles:
+        expected = percentile(full, quantile, min(values), max(values))
+        assert percentile(refined, quantile, min(values), max(values)) == expected
+    assert refined == refine(full, quantiles)
+    assert len(refined) <= len(coarse) + 16 * len(quantiles)
+
+
+def test_refining_reads_no_fine_bucket_for_the_minimum_and_maximum() -> None:
+    coarse = coarse_histogram(histogram_of([10, 1000, 100_000]))
+    assert coarse_buckets_to_refine(coarse, [0.01, 1.0]) == set()
+    assert coarse_buckets_to_refine(coarse, [0.5]) == {coarse_bucket(latency_bucket(1000))}
+
+
+def test_coarse_buckets_hold_sixteen_buckets_and_zero_its_own() -> None:
+    assert {coarse_bucket(bucket) for bucket in range(16, 32)} == {1}
+    assert coarse_bucket(ZERO_BUCKET) == -1
+    assert coarse_bucket(0) == 0

@@ -8,10 +8,11 @@ exactly as `domain.metrics` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,13 +21,21 @@ from analytics.adapters.sqlalchemy.mapping import from_epoch_us
 from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US
 from analytics.adapters.sqlalchemy.sources import (
     SUMMED_OVER_METHODS,
+    CoarseLatency,
     IpBuckets,
     RollupSource,
     Source,
     bucket_criteria,
 )
 from analytics.adapters.sqlalchemy.tables import IP_RANKING_INDEX, rollup_ips
-from analytics.domain.dashboard import BucketStats, DashboardData, EndpointStats, IpCount
+from analytics.domain.dashboard import (
+    ROW_PERCENTILE,
+    BucketStats,
+    DashboardData,
+    EndpointStats,
+    IpCount,
+)
+from analytics.domain.latency import coarse_buckets_to_refine, refine, refined_histogram
 from analytics.domain.logs import ERROR_STATUS_FROM
 from analytics.domain.stats import RequestStats
 from analytics.domain.time import Granularity
@@ -177,13 +186,43 @@ class DashboardReader:
         for row in self._connection.execute(statement).all():
             stats = _stats(int(row.requests), int(row.errors), row)
             by_bucket.setdefault(starts[row.bucket], RequestStats()).merge(stats)
+        coarse = source.coarse_latency() if _in_series_buckets(source, granularity) else None
+        if coarse is not None:
+            for start, histogram in self._refined_histograms(coarse, starts).items():
+                by_bucket[start].histogram = histogram
+            return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
         for start_us, rows in groupby(
             self._tuples(_series_latency(source, granularity)), itemgetter(0)
         ):
-            histogram = by_bucket[starts[start_us]].histogram
-            for _, latency_bucket, n in rows:
-                histogram[latency_bucket] = histogram.get(latency_bucket, 0) + int(n)
+            _add_counts(by_bucket[starts[start_us]].histogram, rows)
+        for stats in by_bucket.values():
+            stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
         return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
+
+    def _refined_histograms(
+        self, coarse: CoarseLatency, starts: _BucketStarts
+    ) -> dict[datetime, dict[int, int]]:
+        """Each series bucket's histogram, exact where its p95 lies: the coarse histogram,
+        and fine rows only of the coarse bucket holding the p95's rank (domain.latency)."""
+        coarse_histograms: dict[datetime, dict[int, int]] = {}
+        rows_of: dict[datetime, list[int]] = {}  # the rollup buckets in each series bucket
+        for bucket_us, rows in groupby(self._tuples(coarse.coarse()), itemgetter(0)):
+            start = starts[bucket_us]
+            rows_of.setdefault(start, []).append(bucket_us)
+            _add_counts(coarse_histograms.setdefault(start, {}), rows)
+        refine: dict[int, set[int]] = {}
+        for start, histogram in coarse_histograms.items():
+            wanted = coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
+            if wanted:
+                refine.update(dict.fromkeys(rows_of[start], wanted))
+        fine: dict[datetime, dict[int, int]] = {}
+        if refine:
+            for bucket_us, rows in groupby(self._tuples(coarse.fine(refine)), itemgetter(0)):
+                _add_counts(fine.setdefault(starts[bucket_us], {}), rows)
+        return {
+            start: refined_histogram(histogram, fine.get(start, {}))
+            for start, histogram in coarse_histograms.items()
+        }
 
     def _tuples(self, statement: sa.Select) -> Sequence[tuple]:
         """All rows as the driver's plain tuples. For the latency histograms' thousands of
@@ -197,6 +236,12 @@ class DashboardReader:
     def _code_point_order(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         # SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
         return sa.collate(column, "C") if self._postgres else column
+
+
+def _add_counts(histogram: dict[int, int], rows: Iterable[tuple[Any, int, int]]) -> None:
+    """Add `(_, bucket, requests)` rows into `histogram`."""
+    for _, bucket, n in rows:
+        histogram[bucket] = histogram.get(bucket, 0) + int(n)
 
 
 def _series_latency(source: Source, granularity: Granularity) -> sa.Select:

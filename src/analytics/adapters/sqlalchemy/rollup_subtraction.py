@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from analytics.adapters.sqlalchemy.bulk import bulk_upsert
 from analytics.adapters.sqlalchemy.rollups import (
     ANY_METHOD,
+    COARSE_LATENCY_COLUMNS,
     DAY_US,
     HOUR_US,
     IP_COLUMNS,
@@ -42,6 +43,7 @@ from analytics.adapters.sqlalchemy.tables import (
     request_logs,
     rollup_ips,
     rollup_latency,
+    rollup_latency_coarse,
     rollup_totals,
     rollup_traffic,
 )
@@ -84,6 +86,9 @@ class RollupSubtraction:
         self._traffic = _Subtraction(bind, rollup_traffic, TRAFFIC_COLUMNS, ["requests", "sum_us"])
         self._totals = _Subtraction(bind, rollup_totals, TOTALS_COLUMNS, ["requests", "sum_us"])
         self._latency = _Subtraction(bind, rollup_latency, LATENCY_COLUMNS, ["requests"])
+        self._latency_coarse = _Subtraction(
+            bind, rollup_latency_coarse, COARSE_LATENCY_COLUMNS, ["requests"]
+        )
         self._ips = _Subtraction(bind, rollup_ips, IP_COLUMNS, ["requests"])
 
     def subtract(self, connection: Connection, owner_id: str, deleted: Sequence[Row]) -> None:
@@ -99,6 +104,7 @@ class RollupSubtraction:
         self._totals.execute(connection, rollups.totals)
         _recompute_totals_min_max(connection, owner_id, rollups.totals)
         self._latency.execute(connection, rollups.latency)
+        self._latency_coarse.execute(connection, rollups.latency_coarse)
         self._ips.execute(connection, rollups.ips)
         _recompute_span(connection, owner_id)
 

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from analytics.adapters.sqlalchemy.bulk import bulk_upsert
 from analytics.adapters.sqlalchemy.rollups import (
+    COARSE_LATENCY_COLUMNS,
     IP_COLUMNS,
     LATENCY_COLUMNS,
     SPAN_COLUMNS,
@@ -17,6 +18,7 @@ from analytics.adapters.sqlalchemy.tables import (
     owner_spans,
     rollup_ips,
     rollup_latency,
+    rollup_latency_coarse,
     rollup_totals,
     rollup_traffic,
 )
@@ -43,6 +45,9 @@ class RollupWriter:
             max_columns=["max_us"],
         )
         self._latency = bulk_upsert(bind, rollup_latency, LATENCY_COLUMNS, add_columns=["requests"])
+        self._latency_coarse = bulk_upsert(
+            bind, rollup_latency_coarse, COARSE_LATENCY_COLUMNS, add_columns=["requests"]
+        )
         self._ips = bulk_upsert(bind, rollup_ips, IP_COLUMNS, add_columns=["requests"])
         self._span = bulk_upsert(
             bind, owner_spans, SPAN_COLUMNS, min_columns=["first_us"], max_columns=["last_us"]
@@ -54,5 +59,6 @@ class RollupWriter:
         self._traffic.execute(connection, rollups.traffic)
         self._totals.execute(connection, rollups.totals)
         self._latency.execute(connection, rollups.latency)
+        self._latency_coarse.execute(connection, rollups.latency_coarse)
         self._ips.execute(connection, rollups.ips)
         self._span.execute(connection, [rollups.span])

@@ -19,6 +19,8 @@ from enum import IntEnum
 from itertools import compress, repeat
 from typing import Any
 
+from analytics.domain.latency import coarse_bucket
+
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 ANY_ENDPOINT = b""  # never a digest: those are 16 bytes
@@ -87,6 +89,8 @@ TOTALS_COLUMNS = (
     "min_us",
     "max_us",
 )
+# The latency of all endpoints and methods, coarse, at LATENCY_ANY_METHOD_LEVELS.
+COARSE_LATENCY_COLUMNS = ("owner_id", "level", "bucket_us", "coarse_bucket", "requests")
 IP_COLUMNS = ("owner_id", "level", "endpoint_key", "bucket_us", "method", "ip", "requests")
 SPAN_COLUMNS = ("owner_id", "first_us", "last_us")
 
@@ -104,6 +108,7 @@ class BatchRollups:
     traffic: list[Row]
     totals: list[Row]
     latency: list[Row]
+    latency_coarse: list[Row]
     ips: list[Row]
     span: Row
 
@@ -133,6 +138,7 @@ def rollups_of(owner_id: str, log_rows: Iterable[Sequence[Any]]) -> BatchRollups
         traffic=_traffic_rows(owner_id, traffic),
         totals=_totals_rows(owner_id, traffic),
         latency=_count_rows(owner_id, buckets, (keys, methods, latency), LATENCY_ANY_METHOD_LEVELS),
+        latency_coarse=_coarse_latency_rows(owner_id, buckets, latency),
         ips=_count_rows(owner_id, ip_buckets, ip_columns, IP_ANY_METHOD_LEVELS),
         span=(owner_id, min(created), max(created)),
     )
@@ -239,6 +245,17 @@ def _count_rows(
         rows += _sorted_rows(
             (owner_id, number), Counter(zip(keys, bucket, methods, values, strict=True))
         )
+    return rows
+
+
+def _coarse_latency_rows(
+    owner_id: str, buckets: dict[Level, Sequence[int]], latency: Sequence[int]
+) -> list[Row]:
+    coarse = [coarse_bucket(bucket) for bucket in latency]
+    rows: list[Row] = []
+    for level in sorted(LATENCY_ANY_METHOD_LEVELS):
+        counts = Counter(zip(buckets[level], coarse, strict=True))
+        rows += _sorted_rows((owner_id, level.value), counts)
     return rows
 
 

@@ -16,7 +16,7 @@ see plan.py); their readers drop what sums to zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,9 +34,11 @@ from analytics.adapters.sqlalchemy.tables import request_logs as logs
 from analytics.adapters.sqlalchemy.tables import (
     rollup_ips,
     rollup_latency,
+    rollup_latency_coarse,
     rollup_totals,
     rollup_traffic,
 )
+from analytics.domain.latency import COARSE_SHIFT
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,53 @@ class IpBuckets:
         return self.start_us, self.end_us
 
 
+@dataclass(frozen=True, slots=True)
+class CoarseLatency:
+    """Where a source's latency rows are those of all endpoints and methods, which also have
+    a coarse histogram (`rollup_latency_coarse`): one owner's buckets of one level in
+    [start_us, end_us). Rows are `(bucket_us, bucket, requests)`, ordered by `bucket_us`."""
+
+    owner_id: str
+    level: Level
+    start_us: int | None
+    end_us: int | None
+
+    def coarse(self) -> sa.Select:
+        table = rollup_latency_coarse
+        return (
+            sa.select(table.c.bucket_us, table.c.coarse_bucket, table.c.requests)
+            .where(
+                table.c.owner_id == self.owner_id,
+                table.c.level == int(self.level),
+                *bucket_criteria(table, self.start_us, self.end_us),
+            )
+            .order_by(table.c.bucket_us)
+        )
+
+    def fine(self, refine: Mapping[int, Iterable[int]]) -> sa.Select | sa.CompoundSelect:
+        """The fine rows of the coarse buckets `refine` maps each bucket_us to."""
+        buckets_of: dict[int, list[int]] = {}  # coarse bucket -> the bucket_us wanting it
+        for bucket_us, coarse_buckets in refine.items():
+            for coarse in coarse_buckets:
+                buckets_of.setdefault(coarse, []).append(bucket_us)
+        table = rollup_latency
+        # One select per coarse bucket (a percentile lies in few): each an index range per
+        # bucket_us on both databases, where one select ORing them scanned the whole level.
+        selects = [
+            sa.select(table.c.bucket_us, table.c.latency_bucket, table.c.requests).where(
+                table.c.owner_id == self.owner_id,
+                table.c.level == int(self.level),
+                table.c.method == SUMMED_OVER_METHODS,
+                table.c.bucket_us.in_(buckets),
+                table.c.latency_bucket.between(
+                    coarse << COARSE_SHIFT, ((coarse + 1) << COARSE_SHIFT) - 1
+                ),
+            )
+            for coarse, buckets in sorted(buckets_of.items())
+        ]
+        return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
 class Source(Protocol):
     def traffic(self) -> Sequence[sa.Select]:
         """Rows per endpoint."""
@@ -80,6 +129,10 @@ class Source(Protocol):
 
     def ip_buckets(self) -> IpBuckets | None:
         """Where all of this source's IPs are in rows indexed by count, if they are."""
+        ...
+
+    def coarse_latency(self) -> CoarseLatency | None:
+        """Where all of this source's latency rows also have a coarse histogram, if they do."""
         ...
 
 
@@ -128,6 +181,9 @@ class RawSource:
         ]
 
     def ip_buckets(self) -> IpBuckets | None:
+        return None
+
+    def coarse_latency(self) -> CoarseLatency | None:
         return None
 
     def _criteria(self) -> list[sa.ColumnElement[bool]]:
@@ -243,6 +299,12 @@ class RollupSource:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
+    def coarse_latency(self) -> CoarseLatency | None:
+        unfiltered = self.scope.endpoint is None and self.scope.method is None
+        if unfiltered and self.level in LATENCY_ANY_METHOD_LEVELS and not self.negated:
+            return CoarseLatency(self.scope.owner_id, self.level, self.start_us, self.end_us)
+        return None
+
     def _counts(self, table: sa.Table) -> sa.ColumnElement[int]:
         return (-table.c.requests if self.negated else table.c.requests).label("requests")
 
@@ -313,6 +375,9 @@ class CombinedSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
+    def coarse_latency(self) -> CoarseLatency | None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class SplitSource:
@@ -336,6 +401,9 @@ class SplitSource:
 
     def ip_buckets(self) -> IpBuckets | None:
         return self.counts.ip_buckets()
+
+    def coarse_latency(self) -> CoarseLatency | None:
+        return self.counts.coarse_latency()
 
 
 def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:
