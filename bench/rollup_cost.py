@@ -24,6 +24,7 @@ Not a test: prints its results and exits.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import threading
@@ -38,10 +39,11 @@ import analytics
 from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
 from analytics.adapters.sqlalchemy.engine import write_transaction
 from analytics.adapters.sqlalchemy.mapping import log_values
-from analytics.adapters.sqlalchemy.rollups import rollups_of
+from analytics.adapters.sqlalchemy.rollups import BatchRollups, rollups_of
 from analytics.domain.logs import RequestLog
 
-TABLES = ("traffic", "totals", "latency", "ips")
+# The rollup tables a batch upserts into, as BatchRollups names them (whatever tree is run).
+TABLES = tuple(field.name for field in dataclasses.fields(BatchRollups) if field.name != "span")
 
 
 def main() -> None:

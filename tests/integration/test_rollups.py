@@ -14,6 +14,7 @@ from sqlalchemy import event
 from analytics.adapters.sqlalchemy import SqlAlchemyLogRepository, create_database_engine
 from analytics.adapters.sqlalchemy.mapping import log_row, to_epoch_us
 from analytics.adapters.sqlalchemy.retention import SqlAlchemyRetention
+from analytics.adapters.sqlalchemy.rollups import endpoint_key
 from analytics.adapters.sqlalchemy.schema import _alembic_config, upgrade_schema
 from analytics.adapters.sqlalchemy.tables import (
     request_logs,
@@ -29,6 +30,7 @@ from analytics.domain.latency import coarse_bucket, coarse_buckets_to_refine, co
 from analytics.domain.log_filter import LogFilter, LogPage
 from analytics.domain.logs import RequestLog
 from analytics.domain.metrics import compute_dashboard_data
+from analytics.domain.stats import RequestStats
 from analytics.domain.time import Granularity, TimeRange
 from tests.contract.backends import (
     migrated_engine,
@@ -156,45 +158,68 @@ def test_rollup_rows_stay_few_however_many_logs_arrive(engine: sa.Engine) -> Non
     assert all_time_rows == len(distinct)
 
 
-def test_an_hourly_series_reads_fine_latency_rows_only_where_each_p95_lies(
-    engine: sa.Engine,
-) -> None:
-    """The hour rows of all endpoints' latency, spoiled outside the coarse bucket holding
-    each hour's p95, change no dashboard: the series reads them only there."""
+def test_percentiles_read_fine_latency_rows_only_where_each_p95_lies(engine: sa.Engine) -> None:
+    """Fine latency rows spoiled outside the coarse bucket holding each p95 change no
+    dashboard: of all endpoints at the hour level, an hourly series reads them only there;
+    of each endpoint at the all-time level, so do the top endpoints."""
     repository = SqlAlchemyLogRepository(engine)
     logs = traffic(3000)
     repository.add_many("owner", logs)
-    query = DashboardQuery(granularity=Granularity.HOUR)
+    query = DashboardQuery(granularity=Granularity.HOUR, top=3)
     expected = compute_dashboard_data(logs, query)
-    read = {
+    series_read = {
         (to_epoch_us(row.bucket_start), coarse)
         for row in expected.time_series
-        for coarse in coarse_buckets_to_refine(
-            coarse_histogram(row.stats.histogram), (ROW_PERCENTILE,)
-        )
+        for coarse in p95_coarse_buckets(row.stats)
     }
-    table = rollup_latency.c
-    hour_rows = sa.select(table.bucket_us, table.latency_bucket).where(
-        table.level == 1, table.method == ""
+    endpoints_read = {
+        (endpoint_key(row.endpoint), coarse)
+        for row in expected.endpoints
+        for coarse in p95_coarse_buckets(row.stats)
+    }
+    latency = rollup_latency.c
+
+    series_spoiled = spoil_fine_rows(
+        engine, [latency.level == 1, latency.method == ""], latency.bucket_us, series_read
     )
+    endpoints_spoiled = spoil_fine_rows(
+        engine,
+        [latency.level == 3, latency.endpoint_key != b""],
+        latency.endpoint_key,
+        endpoints_read,
+    )
+
+    assert series_spoiled > len(expected.time_series)
+    assert endpoints_spoiled > len(expected.endpoints)
+    assert repository.dashboard_data("owner", query) == expected
+
+
+def p95_coarse_buckets(stats: RequestStats) -> set[int]:
+    return coarse_buckets_to_refine(coarse_histogram(stats.histogram), (ROW_PERCENTILE,))
+
+
+def spoil_fine_rows(
+    engine: sa.Engine,
+    criteria: list[sa.ColumnElement[bool]],
+    group: sa.ColumnElement,
+    read: set[tuple[object, int]],
+) -> int:
+    """Add 1000 to each `rollup_latency` row meeting `criteria` whose (group, coarse bucket)
+    is not in `read`; how many rows that was."""
+    latency = rollup_latency.c
+    keys = [getattr(latency, column.name) for column in rollup_latency.primary_key]
     spoiled = 0
     with engine.begin() as connection:
-        for bucket_us, bucket in connection.execute(hour_rows).all():
-            if (bucket_us, coarse_bucket(bucket)) not in read:
-                connection.execute(
-                    sa.update(rollup_latency)
-                    .where(
-                        table.level == 1,
-                        table.method == "",
-                        table.bucket_us == bucket_us,
-                        table.latency_bucket == bucket,
-                    )
-                    .values(requests=table.requests + 1000)
-                )
-                spoiled += 1
-
-    assert spoiled > len(expected.time_series)
-    assert repository.dashboard_data("owner", query) == expected
+        for row in connection.execute(sa.select(*keys, group).where(*criteria)).all():
+            *key, grouped = row
+            if (grouped, coarse_bucket(row.latency_bucket)) in read:
+                continue
+            matches = [column == value for column, value in zip(keys, key, strict=True)]
+            connection.execute(
+                sa.update(rollup_latency).where(*matches).values(requests=latency.requests + 1000)
+            )
+            spoiled += 1
+    return spoiled
 
 
 def test_upgrading_a_database_with_logs_backfills_the_rollups(tmp_path: Path) -> None:

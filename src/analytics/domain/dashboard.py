@@ -63,9 +63,10 @@ class DashboardData:
     """The exact aggregates behind one dashboard.
 
     `endpoints` holds the top endpoints by requests (ties: endpoint ascending), `top_ips`
-    the top non-null IPs likewise, `time_series` one entry per non-empty bucket, ascending,
-    its histograms refined for ROW_PERCENTILE (`latency.refine`): fine only where the p95
-    lies, all a time series shows, so that storage may read a coarse histogram for the rest.
+    the top non-null IPs likewise, `time_series` one entry per non-empty bucket, ascending.
+    The histograms of `endpoints` and `time_series` are refined for ROW_PERCENTILE
+    (`latency.refine`): fine only where the p95 lies, all that a row shows, so that storage
+    may read a coarse histogram for the rest.
     """
 
     overall: RequestStats

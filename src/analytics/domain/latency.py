@@ -83,14 +83,16 @@ def coarse_buckets_to_refine(coarse: Histogram, quantiles: Iterable[float]) -> s
     """The coarse buckets whose fine counts `percentile` needs for `quantiles`: those holding
     a quantile's rank, except the lowest and highest ranks, which are the minimum and maximum."""
     total = sum(coarse.values())
-    ranks = {nearest_rank(q, total) for q in quantiles}
-    wanted = {rank for rank in ranks if 1 < rank < total}
+    ranks = sorted({rank for q in quantiles if 1 < (rank := nearest_rank(q, total)) < total})
     refine: set[int] = set()
     seen = 0
     for bucket in sorted(coarse):
-        before, seen = seen, seen + coarse[bucket]
-        if any(before < rank <= seen for rank in wanted):
+        if not ranks:
+            break
+        seen += coarse[bucket]
+        while ranks and ranks[0] <= seen:
             refine.add(bucket)
+            ranks.pop(0)
     return refine
 
 

@@ -55,6 +55,8 @@ def endpoint_stats(logs: Iterable[RequestLog], top: int) -> tuple[EndpointStats,
     for log in logs:
         by_endpoint.setdefault(log.endpoint, RequestStats()).add(log.process_time_us, log.is_error)
     ranked = sorted(by_endpoint.items(), key=lambda item: ranking_key(item[0], item[1].requests))
+    for _, stats in ranked[:top]:
+        stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
     return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked[:top])
 
 

@@ -8,20 +8,24 @@ exactly as `domain.metrics` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from analytics.adapters.sqlalchemy.mapping import from_epoch_us
-from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US
+from analytics.adapters.sqlalchemy.refined_reads import (
+    add_counts,
+    plain_rows,
+    refined_endpoint_histograms,
+    refined_series_histograms,
+)
+from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US, endpoint_key
 from analytics.adapters.sqlalchemy.sources import (
     SUMMED_OVER_METHODS,
-    CoarseLatency,
     IpBuckets,
     RollupSource,
     Source,
@@ -35,7 +39,7 @@ from analytics.domain.dashboard import (
     EndpointStats,
     IpCount,
 )
-from analytics.domain.latency import coarse_buckets_to_refine, refine, refined_histogram
+from analytics.domain.latency import refine
 from analytics.domain.logs import ERROR_STATUS_FROM
 from analytics.domain.stats import RequestStats
 from analytics.domain.time import Granularity
@@ -100,7 +104,7 @@ class DashboardReader:
             rows.c.latency_bucket
         )
         # A bucket whose rows were all subtracted again sums to 0: it holds no log.
-        return {bucket: int(n) for bucket, n in self._tuples(statement) if n}
+        return {bucket: int(n) for bucket, n in plain_rows(self._connection, statement) if n}
 
     def _endpoints(self, source: Source, top: int) -> tuple[EndpointStats, ...]:
         rows = _union(source.traffic())
@@ -115,16 +119,30 @@ class DashboardReader:
             row.endpoint: _stats(int(row.requests), int(row.errors), row)
             for row in self._connection.execute(statement).all()
         }
-        selects = source.latency(list(ranked)) if ranked else []
-        if selects:
-            latency = _union(selects)
-            histograms = sa.select(
-                latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
-            ).group_by(latency.c.endpoint, latency.c.latency_bucket)
-            for endpoint, bucket, n in self._tuples(histograms):
-                if n:
-                    ranked[endpoint].histogram[bucket] = int(n)
+        coarse = source.coarse_endpoint_latency()
+        if coarse is not None and ranked:
+            names = {endpoint_key(endpoint): endpoint for endpoint in ranked}
+            histograms = refined_endpoint_histograms(self._connection, coarse, names)
+            for key, histogram in histograms.items():
+                ranked[names[key]].histogram = histogram
+        elif ranked:
+            self._add_endpoint_histograms(source, ranked)
         return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
+
+    def _add_endpoint_histograms(self, source: Source, ranked: dict[str, RequestStats]) -> None:
+        """Read in full, then refined for the p95 as the domain's reference gives them."""
+        selects = source.latency(list(ranked))
+        if not selects:
+            return
+        latency = _union(selects)
+        histograms = sa.select(
+            latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
+        ).group_by(latency.c.endpoint, latency.c.latency_bucket)
+        for endpoint, bucket, n in plain_rows(self._connection, histograms):
+            if n:
+                ranked[endpoint].histogram[bucket] = int(n)
+        for stats in ranked.values():
+            stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
 
     def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
         buckets = source.ip_buckets()
@@ -186,62 +204,24 @@ class DashboardReader:
         for row in self._connection.execute(statement).all():
             stats = _stats(int(row.requests), int(row.errors), row)
             by_bucket.setdefault(starts[row.bucket], RequestStats()).merge(stats)
-        coarse = source.coarse_latency() if _in_series_buckets(source, granularity) else None
-        if coarse is not None:
-            for start, histogram in self._refined_histograms(coarse, starts).items():
-                by_bucket[start].histogram = histogram
-            return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
+        if _in_series_buckets(source, granularity):
+            coarse = source.coarse_series_latency()
+            if coarse is not None:
+                histograms = refined_series_histograms(self._connection, coarse, starts.__getitem__)
+                for start, histogram in histograms.items():
+                    by_bucket[start].histogram = histogram
+                return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
         for start_us, rows in groupby(
-            self._tuples(_series_latency(source, granularity)), itemgetter(0)
+            plain_rows(self._connection, _series_latency(source, granularity)), itemgetter(0)
         ):
-            _add_counts(by_bucket[starts[start_us]].histogram, rows)
+            add_counts(by_bucket[starts[start_us]].histogram, rows)
         for stats in by_bucket.values():
             stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
         return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
 
-    def _refined_histograms(
-        self, coarse: CoarseLatency, starts: _BucketStarts
-    ) -> dict[datetime, dict[int, int]]:
-        """Each series bucket's histogram, exact where its p95 lies: the coarse histogram,
-        and fine rows only of the coarse bucket holding the p95's rank (domain.latency)."""
-        coarse_histograms: dict[datetime, dict[int, int]] = {}
-        rows_of: dict[datetime, list[int]] = {}  # the rollup buckets in each series bucket
-        for bucket_us, rows in groupby(self._tuples(coarse.coarse()), itemgetter(0)):
-            start = starts[bucket_us]
-            rows_of.setdefault(start, []).append(bucket_us)
-            _add_counts(coarse_histograms.setdefault(start, {}), rows)
-        refine: dict[int, set[int]] = {}
-        for start, histogram in coarse_histograms.items():
-            wanted = coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
-            if wanted:
-                refine.update(dict.fromkeys(rows_of[start], wanted))
-        fine: dict[datetime, dict[int, int]] = {}
-        if refine:
-            for bucket_us, rows in groupby(self._tuples(coarse.fine(refine)), itemgetter(0)):
-                _add_counts(fine.setdefault(starts[bucket_us], {}), rows)
-        return {
-            start: refined_histogram(histogram, fine.get(start, {}))
-            for start, histogram in coarse_histograms.items()
-        }
-
-    def _tuples(self, statement: sa.Select) -> Sequence[tuple]:
-        """All rows as the driver's plain tuples. For the latency histograms' thousands of
-        rows, building SQLAlchemy `Row`s cost as much as the database's own work."""
-        result = self._connection.execute(statement)
-        try:
-            return result.cursor.fetchall()
-        finally:
-            result.close()
-
     def _code_point_order(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         # SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
         return sa.collate(column, "C") if self._postgres else column
-
-
-def _add_counts(histogram: dict[int, int], rows: Iterable[tuple[Any, int, int]]) -> None:
-    """Add `(_, bucket, requests)` rows into `histogram`."""
-    for _, bucket, n in rows:
-        histogram[bucket] = histogram.get(bucket, 0) + int(n)
 
 
 def _series_latency(source: Source, granularity: Granularity) -> sa.Select:

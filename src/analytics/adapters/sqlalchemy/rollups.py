@@ -42,6 +42,9 @@ BUCKET_WIDTH_US = {Level.HOUR: HOUR_US, Level.DAY: DAY_US}
 # (docs/storage.md). Elsewhere an unfiltered read sums the few methods itself.
 LATENCY_ANY_METHOD_LEVELS = frozenset({Level.HOUR, Level.DAY})
 IP_ANY_METHOD_LEVELS = frozenset({Level.DAY, Level.ALL})
+# Levels at which each endpoint's latency also has coarse rows: the days and all time that
+# whole-day and all-time dashboards rank endpoints over.
+ENDPOINT_COARSE_LEVELS = frozenset({Level.DAY, Level.ALL})
 
 
 # What rollups_of reads from each raw row (a prefix of mapping.LOG_COLUMNS).
@@ -89,8 +92,18 @@ TOTALS_COLUMNS = (
     "min_us",
     "max_us",
 )
-# The latency of all endpoints and methods, coarse, at LATENCY_ANY_METHOD_LEVELS.
-COARSE_LATENCY_COLUMNS = ("owner_id", "level", "bucket_us", "coarse_bucket", "requests")
+# rollup_latency with 16 latency buckets to one, for the rows read by percentile: those of all
+# endpoints and methods where a time series reads them (LATENCY_ANY_METHOD_LEVELS), and each
+# endpoint's per method where the top endpoints' p95 reads them (ENDPOINT_COARSE_LEVELS).
+COARSE_LATENCY_COLUMNS = (
+    "owner_id",
+    "level",
+    "endpoint_key",
+    "bucket_us",
+    "method",
+    "coarse_bucket",
+    "requests",
+)
 IP_COLUMNS = ("owner_id", "level", "endpoint_key", "bucket_us", "method", "ip", "requests")
 SPAN_COLUMNS = ("owner_id", "first_us", "last_us")
 
@@ -138,7 +151,7 @@ def rollups_of(owner_id: str, log_rows: Iterable[Sequence[Any]]) -> BatchRollups
         traffic=_traffic_rows(owner_id, traffic),
         totals=_totals_rows(owner_id, traffic),
         latency=_count_rows(owner_id, buckets, (keys, methods, latency), LATENCY_ANY_METHOD_LEVELS),
-        latency_coarse=_coarse_latency_rows(owner_id, buckets, latency),
+        latency_coarse=_coarse_latency_rows(owner_id, buckets, (keys, methods, latency)),
         ips=_count_rows(owner_id, ip_buckets, ip_columns, IP_ANY_METHOD_LEVELS),
         span=(owner_id, min(created), max(created)),
     )
@@ -249,13 +262,21 @@ def _count_rows(
 
 
 def _coarse_latency_rows(
-    owner_id: str, buckets: dict[Level, Sequence[int]], latency: Sequence[int]
+    owner_id: str,
+    buckets: dict[Level, Sequence[int]],
+    columns: tuple[Sequence[bytes], Sequence[str], Sequence[int]],
 ) -> list[Row]:
+    """COARSE_LATENCY_COLUMNS rows, in primary-key order as _count_rows gives them."""
+    keys, methods, latency = columns
     coarse = [coarse_bucket(bucket) for bucket in latency]
     rows: list[Row] = []
-    for level in sorted(LATENCY_ANY_METHOD_LEVELS):
-        counts = Counter(zip(buckets[level], coarse, strict=True))
-        rows += _sorted_rows((owner_id, level.value), counts)
+    for level in Level:
+        if level in LATENCY_ANY_METHOD_LEVELS:
+            summed = Counter(zip(buckets[level], repeat(ANY_METHOD), coarse))
+            rows += _sorted_rows((owner_id, level.value, ANY_ENDPOINT), summed)
+        if level in ENDPOINT_COARSE_LEVELS:
+            counts = Counter(zip(keys, buckets[level], methods, coarse, strict=True))
+            rows += _sorted_rows((owner_id, level.value), counts)
     return rows
 
 

@@ -16,7 +16,7 @@ see plan.py); their readers drop what sums to zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from analytics.adapters.sqlalchemy.rollups import (
     ANY_ENDPOINT,
     ANY_METHOD,
+    ENDPOINT_COARSE_LEVELS,
     IP_ANY_METHOD_LEVELS,
     LATENCY_ANY_METHOD_LEVELS,
     Level,
@@ -66,9 +67,9 @@ class IpBuckets:
 
 
 @dataclass(frozen=True, slots=True)
-class CoarseLatency:
-    """Where a source's latency rows are those of all endpoints and methods, which also have
-    a coarse histogram (`rollup_latency_coarse`): one owner's buckets of one level in
+class CoarseSeriesLatency:
+    """Where a time series' latency rows are those of all endpoints and methods, which also
+    have coarse rows (`rollup_latency_coarse`): one owner's buckets of one level in
     [start_us, end_us). Rows are `(bucket_us, bucket, requests)`, ordered by `bucket_us`."""
 
     owner_id: str
@@ -83,7 +84,9 @@ class CoarseLatency:
             .where(
                 table.c.owner_id == self.owner_id,
                 table.c.level == int(self.level),
+                table.c.endpoint_key == ANY_ENDPOINT,
                 *bucket_criteria(table, self.start_us, self.end_us),
+                table.c.method == ANY_METHOD,
             )
             .order_by(table.c.bucket_us)
         )
@@ -103,13 +106,72 @@ class CoarseLatency:
                 table.c.level == int(self.level),
                 table.c.method == SUMMED_OVER_METHODS,
                 table.c.bucket_us.in_(buckets),
-                table.c.latency_bucket.between(
-                    coarse << COARSE_SHIFT, ((coarse + 1) << COARSE_SHIFT) - 1
-                ),
+                _in_coarse_bucket(table.c.latency_bucket, coarse),
             )
             for coarse, buckets in sorted(buckets_of.items())
         ]
         return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+@dataclass(frozen=True, slots=True)
+class FineEndpointRows:
+    """Where one endpoint's fine latency rows of one coarse bucket are: which buckets and
+    methods have any (from its coarse rows), so that each read is index ranges."""
+
+    endpoint_key: bytes
+    buckets_us: Collection[int]
+    methods: Collection[str]
+    coarse_bucket: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoarseEndpointLatency:
+    """Where the endpoints' latency rows (per method) also have coarse rows: a scope's
+    buckets of one level in [start_us, end_us)."""
+
+    scope: Scope
+    level: Level
+    start_us: int | None
+    end_us: int | None
+
+    def coarse(self, endpoint_keys: Collection[bytes]) -> sa.Select:
+        """Rows `(endpoint_key, bucket_us, method, coarse_bucket, requests)`."""
+        table = rollup_latency_coarse
+        statement = sa.select(
+            table.c.endpoint_key,
+            table.c.bucket_us,
+            table.c.method,
+            table.c.coarse_bucket,
+            table.c.requests,
+        ).where(
+            table.c.owner_id == self.scope.owner_id,
+            table.c.level == int(self.level),
+            table.c.endpoint_key.in_(list(endpoint_keys)),
+            *bucket_criteria(table, self.start_us, self.end_us),
+        )
+        if self.scope.method is not None:
+            statement = statement.where(table.c.method == self.scope.method)
+        return statement
+
+    def fine(self, parts: Sequence[FineEndpointRows]) -> sa.Select | sa.CompoundSelect:
+        """Rows `(endpoint_key, bucket, requests)` of `parts`."""
+        table = rollup_latency
+        selects = [
+            sa.select(table.c.endpoint_key, table.c.latency_bucket, table.c.requests).where(
+                table.c.owner_id == self.scope.owner_id,
+                table.c.level == int(self.level),
+                table.c.endpoint_key == part.endpoint_key,
+                table.c.bucket_us.in_(sorted(part.buckets_us)),
+                table.c.method.in_(sorted(part.methods)),
+                _in_coarse_bucket(table.c.latency_bucket, part.coarse_bucket),
+            )
+            for part in parts
+        ]
+        return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def _in_coarse_bucket(latency_bucket: sa.ColumnElement[int], coarse: int) -> sa.ColumnElement[bool]:
+    return latency_bucket.between(coarse << COARSE_SHIFT, ((coarse + 1) << COARSE_SHIFT) - 1)
 
 
 class Source(Protocol):
@@ -131,8 +193,13 @@ class Source(Protocol):
         """Where all of this source's IPs are in rows indexed by count, if they are."""
         ...
 
-    def coarse_latency(self) -> CoarseLatency | None:
-        """Where all of this source's latency rows also have a coarse histogram, if they do."""
+    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
+        """Where all of this source's latency rows, of all endpoints and methods, also have
+        coarse rows, if they do."""
+        ...
+
+    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
+        """Where all of this source's endpoint latency rows also have coarse rows, if they do."""
         ...
 
 
@@ -183,7 +250,10 @@ class RawSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
-    def coarse_latency(self) -> CoarseLatency | None:
+    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
+        return None
+
+    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
         return None
 
     def _criteria(self) -> list[sa.ColumnElement[bool]]:
@@ -299,10 +369,15 @@ class RollupSource:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
-    def coarse_latency(self) -> CoarseLatency | None:
+    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         unfiltered = self.scope.endpoint is None and self.scope.method is None
         if unfiltered and self.level in LATENCY_ANY_METHOD_LEVELS and not self.negated:
-            return CoarseLatency(self.scope.owner_id, self.level, self.start_us, self.end_us)
+            return CoarseSeriesLatency(self.scope.owner_id, self.level, self.start_us, self.end_us)
+        return None
+
+    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
+        if self.level in ENDPOINT_COARSE_LEVELS and not self.negated:
+            return CoarseEndpointLatency(self.scope, self.level, self.start_us, self.end_us)
         return None
 
     def _counts(self, table: sa.Table) -> sa.ColumnElement[int]:
@@ -375,7 +450,10 @@ class CombinedSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
-    def coarse_latency(self) -> CoarseLatency | None:
+    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
+        return None
+
+    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
         return None
 
 
@@ -402,8 +480,11 @@ class SplitSource:
     def ip_buckets(self) -> IpBuckets | None:
         return self.counts.ip_buckets()
 
-    def coarse_latency(self) -> CoarseLatency | None:
-        return self.counts.coarse_latency()
+    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
+        return self.counts.coarse_series_latency()
+
+    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
+        return self.counts.coarse_endpoint_latency()
 
 
 def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:

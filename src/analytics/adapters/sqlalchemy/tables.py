@@ -109,15 +109,18 @@ rollup_latency = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# The latency rows summed over endpoints and methods at the hour and day levels, 16 latency
-# buckets to one (domain.latency.coarse_bucket): a time series finds the coarse bucket of each
-# bucket's p95 here and reads only its fine rows (docs/storage.md). Migration 0009.
+# rollup_latency with 16 latency buckets to one (domain.latency.coarse_bucket), for the rows
+# read by percentile: all endpoints and methods at hour and day (time series), each endpoint per
+# method at day and all time (top endpoints). A dashboard finds the coarse bucket holding each
+# p95 here and reads only its fine rows (docs/storage.md). Migration 0009.
 rollup_latency_coarse = sa.Table(
     "rollup_latency_coarse",
     metadata,
     sa.Column("owner_id", sa.String(64), primary_key=True),
     sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("endpoint_key", _ENDPOINT_KEY, primary_key=True),
     sa.Column("bucket_us", sa.BigInteger, primary_key=True),
+    sa.Column("method", sa.String(16), primary_key=True),
     sa.Column("coarse_bucket", sa.SmallInteger, primary_key=True),
     sa.Column("requests", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
