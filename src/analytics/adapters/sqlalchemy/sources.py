@@ -70,7 +70,8 @@ class IpBuckets:
 class CoarseSeriesLatency:
     """Where a time series' latency rows are those of all endpoints and methods, which also
     have coarse rows (`rollup_latency_coarse`): one owner's buckets of one level in
-    [start_us, end_us). Rows are `(bucket_us, bucket, requests)`, ordered by `bucket_us`."""
+    [start_us, end_us). Rows are `(bucket_us, bucket, requests)`; the coarse ones come
+    ordered by `bucket_us`."""
 
     owner_id: str
     level: Level
