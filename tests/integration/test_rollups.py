@@ -160,8 +160,9 @@ def test_rollup_rows_stay_few_however_many_logs_arrive(engine: sa.Engine) -> Non
 
 def test_percentiles_read_fine_latency_rows_only_where_each_p95_lies(engine: sa.Engine) -> None:
     """Fine latency rows spoiled outside the coarse bucket holding each p95 change no
-    dashboard: of all endpoints at the hour level, an hourly series reads them only there;
-    of each endpoint at the all-time level, so do the top endpoints."""
+    dashboard: of all endpoints at the hour level, an hourly series reads them only there
+    (also between raw edges); of each endpoint at the all-time level, so do the top
+    endpoints."""
     repository = SqlAlchemyLogRepository(engine)
     logs = traffic(3000)
     repository.add_many("owner", logs)
@@ -192,6 +193,16 @@ def test_percentiles_read_fine_latency_rows_only_where_each_p95_lies(engine: sa.
     assert series_spoiled > len(expected.time_series)
     assert endpoints_spoiled > len(expected.endpoints)
     assert repository.dashboard_data("owner", query) == expected
+    # A range off the hour: raw rows at its edges, read in full, and whole hours two-stage.
+    # (Its totals read hour rows in full, so only its series is compared.)
+    off_the_hour = DashboardQuery(
+        TimeRange(START + timedelta(hours=2, minutes=17), START + timedelta(days=3, minutes=41)),
+        granularity=Granularity.HOUR,
+    )
+    assert (
+        repository.dashboard_data("owner", off_the_hour).time_series
+        == compute_dashboard_data(logs, off_the_hour).time_series
+    )
 
 
 def p95_coarse_buckets(stats: RequestStats) -> set[int]:

@@ -26,6 +26,8 @@ from analytics.adapters.sqlalchemy.refined_reads import (
 from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US, endpoint_key
 from analytics.adapters.sqlalchemy.sources import (
     SUMMED_OVER_METHODS,
+    CoarseSeriesLatency,
+    CombinedSource,
     IpBuckets,
     RollupSource,
     Source,
@@ -204,20 +206,26 @@ class DashboardReader:
         for row in self._connection.execute(statement).all():
             stats = _stats(int(row.requests), int(row.errors), row)
             by_bucket.setdefault(starts[row.bucket], RequestStats()).merge(stats)
-        if _in_series_buckets(source, granularity):
-            coarse = source.coarse_series_latency()
-            if coarse is not None:
-                histograms = refined_series_histograms(self._connection, coarse, starts.__getitem__)
-                for start, histogram in histograms.items():
-                    by_bucket[start].histogram = histogram
-                return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
-        for start_us, rows in groupby(
-            plain_rows(self._connection, _series_latency(source, granularity)), itemgetter(0)
-        ):
-            add_counts(by_bucket[starts[start_us]].histogram, rows)
-        for stats in by_bucket.values():
-            stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
+        histograms = self._series_histograms(source, granularity, starts)
+        for start, histogram in histograms.items():
+            by_bucket[start].histogram = histogram
         return tuple(BucketStats(start, by_bucket[start]) for start in sorted(by_bucket))
+
+    def _series_histograms(
+        self, source: Source, granularity: Granularity, starts: _BucketStarts
+    ) -> dict[datetime, dict[int, int]]:
+        """Each series bucket's histogram refined for the p95: two-stage where whole rollup
+        buckets allow it, the rest (raw edges, finer levels) read in full and refined here."""
+        coarse, rest = _split_series_latency(source, granularity)
+        known: dict[datetime, dict[int, int]] = {}
+        if rest is not None:
+            for start_us, rows in groupby(
+                plain_rows(self._connection, _series_latency(rest, granularity)), itemgetter(0)
+            ):
+                add_counts(known.setdefault(starts[start_us], {}), rows)
+        if coarse:
+            return refined_series_histograms(self._connection, coarse, starts.__getitem__, known)
+        return {start: refine(counts, (ROW_PERCENTILE,)) for start, counts in known.items()}
 
     def _code_point_order(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         # SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points.
@@ -239,6 +247,24 @@ def _series_latency(source: Source, granularity: Granularity) -> sa.Select:
         .group_by(bucket, latency.c.latency_bucket)
         .order_by(bucket)
     )
+
+
+def _split_series_latency(
+    source: Source, granularity: Granularity
+) -> tuple[list[CoarseSeriesLatency], Source | None]:
+    """The parts of `source` whose series latency can be read two-stage (whole rollup buckets
+    of all endpoints, one series bucket each), and the rest, to be read in full."""
+    coarse: list[CoarseSeriesLatency] = []
+    rest: list[Source] = []
+    for part in source.parts if isinstance(source, CombinedSource) else [source]:
+        two_stage = part.coarse_series_latency() if _in_series_buckets(part, granularity) else None
+        if two_stage is None:
+            rest.append(part)
+        else:
+            coarse.append(two_stage)
+    if not rest:
+        return coarse, None
+    return coarse, rest[0] if len(rest) == 1 else CombinedSource(rest)
 
 
 def _in_series_buckets(source: Source, granularity: Granularity) -> bool:

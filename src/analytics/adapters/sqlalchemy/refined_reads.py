@@ -10,7 +10,7 @@ exactly what the domain's reference gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -25,7 +25,12 @@ from analytics.adapters.sqlalchemy.sources import (
     FineEndpointRows,
 )
 from analytics.domain.dashboard import ROW_PERCENTILE
-from analytics.domain.latency import coarse_buckets_to_refine, refined_histogram
+from analytics.domain.latency import (
+    coarse_bucket,
+    coarse_buckets_to_refine,
+    coarse_histogram,
+    refined_histogram,
+)
 
 
 def plain_rows(connection: Connection, statement: sa.Select | sa.CompoundSelect) -> Sequence[tuple]:
@@ -46,25 +51,41 @@ def add_counts(histogram: dict[int, int], rows: Iterable[tuple[Any, int, int]]) 
 
 def refined_series_histograms(
     connection: Connection,
-    coarse: CoarseSeriesLatency,
+    parts: Sequence[CoarseSeriesLatency],
     series_bucket: Callable[[int], datetime],
+    known: Mapping[datetime, Mapping[int, int]],
 ) -> dict[datetime, dict[int, int]]:
-    """Each series bucket's histogram; `series_bucket` maps a rollup bucket to its own."""
-    coarse_histograms: dict[datetime, dict[int, int]] = {}
-    rows_of: dict[datetime, list[int]] = {}  # the rollup buckets in each series bucket
-    for bucket_us, rows in groupby(plain_rows(connection, coarse.coarse()), itemgetter(0)):
-        start = series_bucket(bucket_us)
-        rows_of.setdefault(start, []).append(bucket_us)
-        add_counts(coarse_histograms.setdefault(start, {}), rows)
-    refine: dict[int, set[int]] = {}
-    for start, histogram in coarse_histograms.items():
-        wanted = coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
-        if wanted:
-            refine.update(dict.fromkeys(rows_of[start], wanted))
-    fine: dict[datetime, dict[int, int]] = {}
-    if refine:
-        for bucket_us, rows in groupby(plain_rows(connection, coarse.fine(refine)), itemgetter(0)):
-            add_counts(fine.setdefault(series_bucket(bucket_us), {}), rows)
+    """Each series bucket's histogram, from the coarse rows of `parts` and the fine histograms
+    `known` of the rest of the series (read in full: raw edges, say); `series_bucket` maps a
+    rollup bucket to its own."""
+    coarse_histograms = {start: coarse_histogram(counts) for start, counts in known.items()}
+    rows_of: list[dict[datetime, list[int]]] = []  # per part: its rollup buckets in each
+    for part in parts:
+        buckets: dict[datetime, list[int]] = {}
+        for bucket_us, rows in groupby(plain_rows(connection, part.coarse()), itemgetter(0)):
+            start = series_bucket(bucket_us)
+            buckets.setdefault(start, []).append(bucket_us)
+            add_counts(coarse_histograms.setdefault(start, {}), rows)
+        rows_of.append(buckets)
+    wanted = {
+        start: coarse_buckets_to_refine(counts, (ROW_PERCENTILE,))
+        for start, counts in coarse_histograms.items()
+    }
+    fine: dict[datetime, dict[int, int]] = {
+        start: {bucket: n for bucket, n in counts.items() if coarse_bucket(bucket) in wanted[start]}
+        for start, counts in known.items()
+    }
+    for part, buckets in zip(parts, rows_of, strict=True):
+        refine = {
+            bucket_us: wanted[start]
+            for start, in_start in buckets.items()
+            if wanted[start]
+            for bucket_us in in_start
+        }
+        if refine:
+            fine_rows = plain_rows(connection, part.fine(refine))
+            for bucket_us, rows in groupby(fine_rows, itemgetter(0)):
+                add_counts(fine.setdefault(series_bucket(bucket_us), {}), rows)
     return _refined(coarse_histograms, fine)
 
 
@@ -74,18 +95,18 @@ def refined_endpoint_histograms(
     """Each endpoint's histogram, by endpoint key (an endpoint with no rows has none)."""
     coarse_histograms: dict[bytes, dict[int, int]] = {}
     where: dict[tuple[bytes, int], tuple[set[int], set[str]]] = {}  # buckets, methods
-    for key, bucket_us, method, coarse_bucket, n in plain_rows(
+    for key, bucket_us, method, bucket, n in plain_rows(
         connection, coarse.coarse(list(endpoint_keys))
     ):
         histogram = coarse_histograms.setdefault(key, {})
-        histogram[coarse_bucket] = histogram.get(coarse_bucket, 0) + int(n)
-        buckets, methods = where.setdefault((key, coarse_bucket), (set(), set()))
+        histogram[bucket] = histogram.get(bucket, 0) + int(n)
+        buckets, methods = where.setdefault((key, bucket), (set(), set()))
         buckets.add(bucket_us)
         methods.add(method)
     parts = [
-        FineEndpointRows(key, *where[key, coarse_bucket], coarse_bucket)
+        FineEndpointRows(key, *where[key, bucket], bucket)
         for key, histogram in coarse_histograms.items()
-        for coarse_bucket in coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
+        for bucket in coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
     ]
     fine: dict[bytes, dict[int, int]] = {}
     if parts:
