@@ -119,7 +119,7 @@ def refined_histogram(coarse: Histogram, fine: Histogram) -> dict[int, int]:
     Every other coarse bucket stands as one count at its first fine bucket: the order and
     the running totals at coarse edges are the full histogram's, so ranks land alike.
     """
-    refined = dict(fine)
+    refined = {bucket: count for bucket, count in fine.items() if count}
     covered = {coarse_bucket(bucket) for bucket in fine}
     for bucket, count in coarse.items():
         if bucket not in covered and count:

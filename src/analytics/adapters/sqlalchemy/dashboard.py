@@ -8,10 +8,11 @@ exactly as `domain.metrics` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -26,7 +27,6 @@ from analytics.adapters.sqlalchemy.refined_reads import (
 from analytics.adapters.sqlalchemy.rollups import ANY_ENDPOINT, BUCKET_WIDTH_US, endpoint_key
 from analytics.adapters.sqlalchemy.sources import (
     SUMMED_OVER_METHODS,
-    CoarseSeriesLatency,
     CombinedSource,
     IpBuckets,
     RollupSource,
@@ -121,30 +121,31 @@ class DashboardReader:
             row.endpoint: _stats(int(row.requests), int(row.errors), row)
             for row in self._connection.execute(statement).all()
         }
-        coarse = source.coarse_endpoint_latency()
-        if coarse is not None and ranked:
-            names = {endpoint_key(endpoint): endpoint for endpoint in ranked}
-            histograms = refined_endpoint_histograms(self._connection, coarse, names)
-            for key, histogram in histograms.items():
-                ranked[names[key]].histogram = histogram
-        elif ranked:
-            self._add_endpoint_histograms(source, ranked)
+        if ranked:
+            for endpoint, histogram in self._endpoint_histograms(source, list(ranked)).items():
+                ranked[endpoint].histogram = histogram
         return tuple(EndpointStats(endpoint, stats) for endpoint, stats in ranked.items())
 
-    def _add_endpoint_histograms(self, source: Source, ranked: dict[str, RequestStats]) -> None:
-        """Read in full, then refined for the p95 as the domain's reference gives them."""
-        selects = source.latency(list(ranked))
-        if not selects:
-            return
-        latency = _union(selects)
-        histograms = sa.select(
-            latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
-        ).group_by(latency.c.endpoint, latency.c.latency_bucket)
-        for endpoint, bucket, n in plain_rows(self._connection, histograms):
-            if n:
-                ranked[endpoint].histogram[bucket] = int(n)
-        for stats in ranked.values():
-            stats.histogram = refine(stats.histogram, (ROW_PERCENTILE,))
+    def _endpoint_histograms(
+        self, source: Source, endpoints: list[str]
+    ) -> dict[str, dict[int, int]]:
+        """The endpoints' histograms refined for the p95: two-stage where whole day or
+        all-time rollups allow it, the rest (raw edges, hours) read in full."""
+        coarse, rest = _split_parts(source, lambda part: part.coarse_endpoint_latency())
+        known: dict[str, dict[int, int]] = {}
+        selects = rest.latency(endpoints) if rest is not None else []
+        if selects:
+            latency = _union(selects)
+            histograms = sa.select(
+                latency.c.endpoint, latency.c.latency_bucket, sa.func.sum(latency.c.requests)
+            ).group_by(latency.c.endpoint, latency.c.latency_bucket)
+            for endpoint, bucket, n in plain_rows(self._connection, histograms):
+                if n:  # a bucket whose rows were all subtracted again holds no log
+                    known.setdefault(endpoint, {})[bucket] = int(n)
+        if coarse:
+            names = {endpoint_key(endpoint): endpoint for endpoint in endpoints}
+            return refined_endpoint_histograms(self._connection, coarse, names, known)
+        return {endpoint: refine(counts, (ROW_PERCENTILE,)) for endpoint, counts in known.items()}
 
     def _ips(self, source: Source, top: int) -> tuple[tuple[IpCount, ...], int]:
         buckets = source.ip_buckets()
@@ -216,7 +217,12 @@ class DashboardReader:
     ) -> dict[datetime, dict[int, int]]:
         """Each series bucket's histogram refined for the p95: two-stage where whole rollup
         buckets allow it, the rest (raw edges, finer levels) read in full and refined here."""
-        coarse, rest = _split_series_latency(source, granularity)
+        coarse, rest = _split_parts(
+            source,
+            lambda part: (
+                part.coarse_series_latency() if _in_series_buckets(part, granularity) else None
+            ),
+        )
         known: dict[datetime, dict[int, int]] = {}
         if rest is not None:
             for start_us, rows in groupby(
@@ -249,19 +255,22 @@ def _series_latency(source: Source, granularity: Granularity) -> sa.Select:
     )
 
 
-def _split_series_latency(
-    source: Source, granularity: Granularity
-) -> tuple[list[CoarseSeriesLatency], Source | None]:
-    """The parts of `source` whose series latency can be read two-stage (whole rollup buckets
-    of all endpoints, one series bucket each), and the rest, to be read in full."""
-    coarse: list[CoarseSeriesLatency] = []
+_TwoStage = TypeVar("_TwoStage")
+
+
+def _split_parts(
+    source: Source, two_stage: Callable[[Source], _TwoStage | None]
+) -> tuple[list[_TwoStage], Source | None]:
+    """The latency parts of `source` that `two_stage` can read two-stage, and the rest as one
+    source, to be read in full."""
+    coarse: list[_TwoStage] = []
     rest: list[Source] = []
-    for part in source.parts if isinstance(source, CombinedSource) else [source]:
-        two_stage = part.coarse_series_latency() if _in_series_buckets(part, granularity) else None
-        if two_stage is None:
+    for part in source.latency_parts():
+        handle = two_stage(part)
+        if handle is None:
             rest.append(part)
         else:
-            coarse.append(two_stage)
+            coarse.append(handle)
     if not rest:
         return coarse, None
     return coarse, rest[0] if len(rest) == 1 else CombinedSource(rest)

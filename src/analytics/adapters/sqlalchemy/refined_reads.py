@@ -90,28 +90,46 @@ def refined_series_histograms(
 
 
 def refined_endpoint_histograms(
-    connection: Connection, coarse: CoarseEndpointLatency, endpoint_keys: Iterable[bytes]
-) -> dict[bytes, dict[int, int]]:
-    """Each endpoint's histogram, by endpoint key (an endpoint with no rows has none)."""
-    coarse_histograms: dict[bytes, dict[int, int]] = {}
-    where: dict[tuple[bytes, int], tuple[set[int], set[str]]] = {}  # buckets, methods
-    for key, bucket_us, method, bucket, n in plain_rows(
-        connection, coarse.coarse(list(endpoint_keys))
-    ):
-        histogram = coarse_histograms.setdefault(key, {})
-        histogram[bucket] = histogram.get(bucket, 0) + int(n)
-        buckets, methods = where.setdefault((key, bucket), (set(), set()))
-        buckets.add(bucket_us)
-        methods.add(method)
-    parts = [
-        FineEndpointRows(key, *where[key, bucket], bucket)
-        for key, histogram in coarse_histograms.items()
-        for bucket in coarse_buckets_to_refine(histogram, (ROW_PERCENTILE,))
-    ]
-    fine: dict[bytes, dict[int, int]] = {}
-    if parts:
-        for key, rows in groupby(plain_rows(connection, coarse.fine(parts)), itemgetter(0)):
-            add_counts(fine.setdefault(key, {}), rows)
+    connection: Connection,
+    parts: Sequence[CoarseEndpointLatency],
+    names: Mapping[bytes, str],
+    known: Mapping[str, Mapping[int, int]],
+) -> dict[str, dict[int, int]]:
+    """Each endpoint's histogram, by name, from the coarse rows of `parts` and the fine
+    histograms `known` of the rest of the range (read in full: raw edges, hours, hours
+    subtracted); `names` maps the wanted endpoints' keys to their names."""
+    coarse_histograms = {name: coarse_histogram(counts) for name, counts in known.items()}
+    # Per part: (endpoint, coarse bucket) -> the buckets and methods of its coarse rows.
+    where: list[dict[tuple[str, int], tuple[set[int], set[str]]]] = []
+    for part in parts:
+        in_part: dict[tuple[str, int], tuple[set[int], set[str]]] = {}
+        for key, bucket_us, method, bucket, n in plain_rows(connection, part.coarse(names)):
+            name = names[key]
+            histogram = coarse_histograms.setdefault(name, {})
+            histogram[bucket] = histogram.get(bucket, 0) + int(n)
+            buckets, methods = in_part.setdefault((name, bucket), (set(), set()))
+            buckets.add(bucket_us)
+            methods.add(method)
+        where.append(in_part)
+    wanted = {
+        name: coarse_buckets_to_refine(counts, (ROW_PERCENTILE,))
+        for name, counts in coarse_histograms.items()
+    }
+    fine: dict[str, dict[int, int]] = {
+        name: {bucket: n for bucket, n in counts.items() if coarse_bucket(bucket) in wanted[name]}
+        for name, counts in known.items()
+    }
+    keys = {name: key for key, name in names.items()}
+    for part, in_part in zip(parts, where, strict=True):
+        reads = [
+            FineEndpointRows(keys[name], *in_part[name, bucket], bucket)
+            for name, buckets in wanted.items()
+            for bucket in buckets
+            if (name, bucket) in in_part
+        ]
+        if reads:
+            for key, rows in groupby(plain_rows(connection, part.fine(reads)), itemgetter(0)):
+                add_counts(fine.setdefault(names[key], {}), rows)
     return _refined(coarse_histograms, fine)
 
 

@@ -194,6 +194,11 @@ class Source(Protocol):
         """Where all of this source's IPs are in rows indexed by count, if they are."""
         ...
 
+    def latency_parts(self) -> Sequence[Source]:
+        """The sources of one kind (raw, or one level's rollups) whose latency rows make up
+        this source's."""
+        ...
+
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         """Where all of this source's latency rows, of all endpoints and methods, also have
         coarse rows, if they do."""
@@ -250,6 +255,9 @@ class RawSource:
 
     def ip_buckets(self) -> IpBuckets | None:
         return None
+
+    def latency_parts(self) -> Sequence[Source]:
+        return [self]
 
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         return None
@@ -370,6 +378,9 @@ class RollupSource:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
+    def latency_parts(self) -> Sequence[Source]:
+        return [self]
+
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         unfiltered = self.scope.endpoint is None and self.scope.method is None
         if unfiltered and self.level in LATENCY_ANY_METHOD_LEVELS and not self.negated:
@@ -451,6 +462,9 @@ class CombinedSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
+    def latency_parts(self) -> Sequence[Source]:
+        return [leaf for part in self.parts for leaf in part.latency_parts()]
+
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         return None
 
@@ -480,6 +494,9 @@ class SplitSource:
 
     def ip_buckets(self) -> IpBuckets | None:
         return self.counts.ip_buckets()
+
+    def latency_parts(self) -> Sequence[Source]:
+        return self.counts.latency_parts()
 
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
         return self.counts.coarse_series_latency()
