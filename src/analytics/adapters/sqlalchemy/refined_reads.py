@@ -67,14 +67,7 @@ def refined_series_histograms(
             buckets.setdefault(start, []).append(bucket_us)
             add_counts(coarse_histograms.setdefault(start, {}), rows)
         rows_of.append(buckets)
-    wanted = {
-        start: coarse_buckets_to_refine(counts, (ROW_PERCENTILE,))
-        for start, counts in coarse_histograms.items()
-    }
-    fine: dict[datetime, dict[int, int]] = {
-        start: {bucket: n for bucket, n in counts.items() if coarse_bucket(bucket) in wanted[start]}
-        for start, counts in known.items()
-    }
+    wanted, fine = _p95_coarse_buckets(coarse_histograms, known)
     for part, buckets in zip(parts, rows_of, strict=True):
         refine = {
             bucket_us: wanted[start]
@@ -111,14 +104,7 @@ def refined_endpoint_histograms(
             buckets.add(bucket_us)
             methods.add(method)
         where.append(in_part)
-    wanted = {
-        name: coarse_buckets_to_refine(counts, (ROW_PERCENTILE,))
-        for name, counts in coarse_histograms.items()
-    }
-    fine: dict[str, dict[int, int]] = {
-        name: {bucket: n for bucket, n in counts.items() if coarse_bucket(bucket) in wanted[name]}
-        for name, counts in known.items()
-    }
+    wanted, fine = _p95_coarse_buckets(coarse_histograms, known)
     keys = {name: key for key, name in names.items()}
     for part, in_part in zip(parts, where, strict=True):
         reads = [
@@ -134,6 +120,20 @@ def refined_endpoint_histograms(
 
 
 _Key = TypeVar("_Key", bound=Hashable)
+
+
+def _p95_coarse_buckets(
+    coarse: Mapping[_Key, Mapping[int, int]], known: Mapping[_Key, Mapping[int, int]]
+) -> tuple[dict[_Key, set[int]], dict[_Key, dict[int, int]]]:
+    """Per key, the coarse buckets holding its p95, and the fine counts `known` has in them."""
+    wanted = {
+        key: coarse_buckets_to_refine(counts, (ROW_PERCENTILE,)) for key, counts in coarse.items()
+    }
+    fine = {
+        key: {bucket: n for bucket, n in counts.items() if coarse_bucket(bucket) in wanted[key]}
+        for key, counts in known.items()
+    }
+    return wanted, fine
 
 
 def _refined(
