@@ -92,30 +92,24 @@ def refined_endpoint_histograms(
     histograms `known` of the rest of the range (read in full: raw edges, hours, hours
     subtracted); `names` maps the wanted endpoints' keys to their names."""
     coarse_histograms = {name: coarse_histogram(counts) for name, counts in known.items()}
-    # Per part: (endpoint, coarse bucket) -> the buckets and methods of its coarse rows.
-    where: list[dict[tuple[str, int], tuple[set[int], set[str]]]] = []
-    for part in parts:
-        in_part: dict[tuple[str, int], tuple[set[int], set[str]]] = {}
-        for key, bucket_us, method, bucket, n in plain_rows(connection, part.coarse(names)):
-            name = names[key]
-            histogram = coarse_histograms.setdefault(name, {})
+    coarse_rows = [plain_rows(connection, part.coarse(names)) for part in parts]
+    for rows in coarse_rows:
+        for key, _, _, bucket, n in rows:
+            histogram = coarse_histograms.setdefault(names[key], {})
             histogram[bucket] = histogram.get(bucket, 0) + int(n)
-            buckets, methods = in_part.setdefault((name, bucket), (set(), set()))
-            buckets.add(bucket_us)
-            methods.add(method)
-        where.append(in_part)
     wanted, fine = _p95_coarse_buckets(coarse_histograms, known)
-    keys = {name: key for key, name in names.items()}
-    for part, in_part in zip(parts, where, strict=True):
-        reads = [
-            FineEndpointRows(keys[name], *in_part[name, bucket], bucket)
-            for name, buckets in wanted.items()
-            for bucket in buckets
-            if (name, bucket) in in_part
-        ]
-        if reads:
-            for key, rows in groupby(plain_rows(connection, part.fine(reads)), itemgetter(0)):
-                add_counts(fine.setdefault(names[key], {}), rows)
+    for part, rows in zip(parts, coarse_rows, strict=True):
+        # Where each wanted coarse bucket's fine rows are: the buckets and methods having it.
+        where: dict[tuple[bytes, int], tuple[set[int], set[str]]] = {}
+        for key, bucket_us, method, bucket, _ in rows:
+            if bucket in wanted[names[key]]:
+                buckets, methods = where.setdefault((key, bucket), (set(), set()))
+                buckets.add(bucket_us)
+                methods.add(method)
+        if where:
+            reads = [FineEndpointRows(key, *at, bucket) for (key, bucket), at in where.items()]
+            for key, fine_rows in groupby(plain_rows(connection, part.fine(reads)), itemgetter(0)):
+                add_counts(fine.setdefault(names[key], {}), fine_rows)
     return _refined(coarse_histograms, fine)
 
 
