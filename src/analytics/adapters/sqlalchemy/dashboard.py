@@ -259,14 +259,14 @@ _TwoStage = TypeVar("_TwoStage")
 
 
 def _split_parts(
-    source: Source, two_stage: Callable[[Source], _TwoStage | None]
+    source: Source, two_stage: Callable[[RollupSource], _TwoStage | None]
 ) -> tuple[list[_TwoStage], Source | None]:
     """The latency parts of `source` that `two_stage` can read two-stage, and the rest as one
     source, to be read in full."""
     coarse: list[_TwoStage] = []
     rest: list[Source] = []
     for part in source.latency_parts():
-        handle = two_stage(part)
+        handle = two_stage(part) if isinstance(part, RollupSource) else None
         if handle is None:
             rest.append(part)
         else:

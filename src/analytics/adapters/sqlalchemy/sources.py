@@ -194,18 +194,9 @@ class Source(Protocol):
         """Where all of this source's IPs are in rows indexed by count, if they are."""
         ...
 
-    def latency_parts(self) -> Sequence[Source]:
+    def latency_parts(self) -> Sequence[RawSource | RollupSource]:
         """The sources of one kind (raw, or one level's rollups) whose latency rows make up
-        this source's."""
-        ...
-
-    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
-        """Where all of this source's latency rows, of all endpoints and methods, also have
-        coarse rows, if they do."""
-        ...
-
-    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
-        """Where all of this source's endpoint latency rows also have coarse rows, if they do."""
+        this source's; a rollup part may also have coarse rows (`coarse_*_latency`)."""
         ...
 
 
@@ -256,14 +247,8 @@ class RawSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
-    def latency_parts(self) -> Sequence[Source]:
+    def latency_parts(self) -> Sequence[RawSource | RollupSource]:
         return [self]
-
-    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
-        return None
-
-    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
-        return None
 
     def _criteria(self) -> list[sa.ColumnElement[bool]]:
         criteria = [logs.c.owner_id == self.scope.owner_id]
@@ -378,16 +363,18 @@ class RollupSource:
             return IpBuckets(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
-    def latency_parts(self) -> Sequence[Source]:
+    def latency_parts(self) -> Sequence[RawSource | RollupSource]:
         return [self]
 
     def coarse_series_latency(self) -> CoarseSeriesLatency | None:
+        """The coarse rows of this source's latency of all endpoints and methods, if any."""
         unfiltered = self.scope.endpoint is None and self.scope.method is None
         if unfiltered and self.level in LATENCY_ANY_METHOD_LEVELS and not self.negated:
             return CoarseSeriesLatency(self.scope.owner_id, self.level, self.start_us, self.end_us)
         return None
 
     def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
+        """The coarse rows of this source's endpoint latency, if any."""
         if self.level in ENDPOINT_COARSE_LEVELS and not self.negated:
             return CoarseEndpointLatency(self.scope, self.level, self.start_us, self.end_us)
         return None
@@ -462,14 +449,8 @@ class CombinedSource:
     def ip_buckets(self) -> IpBuckets | None:
         return None
 
-    def latency_parts(self) -> Sequence[Source]:
+    def latency_parts(self) -> Sequence[RawSource | RollupSource]:
         return [leaf for part in self.parts for leaf in part.latency_parts()]
-
-    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
-        return None
-
-    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,14 +476,8 @@ class SplitSource:
     def ip_buckets(self) -> IpBuckets | None:
         return self.counts.ip_buckets()
 
-    def latency_parts(self) -> Sequence[Source]:
+    def latency_parts(self) -> Sequence[RawSource | RollupSource]:
         return self.counts.latency_parts()
-
-    def coarse_series_latency(self) -> CoarseSeriesLatency | None:
-        return self.counts.coarse_series_latency()
-
-    def coarse_endpoint_latency(self) -> CoarseEndpointLatency | None:
-        return self.counts.coarse_endpoint_latency()
 
 
 def _sums(table: sa.Table) -> tuple[sa.ColumnElement[int], ...]:
