@@ -75,7 +75,11 @@ async def collector_app(
         {
             "type": "http.response.start",
             "status": 202,
-            "headers": [(b"content-type", b"application/json")],
+            # With its length, as the analytics server answers: the connection is kept.
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(answer)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": answer})

@@ -1,14 +1,17 @@
-"""The background sender: takes records from the buffer and POSTs them in batches.
+"""The background sender: delivers what the app's loop does not, in batches, with retries.
 
-Why a thread with its own connection (transport.py) rather than a task on the app's event loop: the
-request path then shares nothing with the sending but a deque; a slow or unreachable server,
-DNS lookups, TLS handshakes and retries never occupy the app's loop; the same sender serves the
-ASGI class and the seed-style function (which never sees the lifespan, so could not start a
-task cleanly); and it keeps running while the app's loop is shutting down, which is exactly
-when the final flush happens. Full batches arrive here already encoded by the app's loop
-(loop_encoding.py says why); the sender encodes the partial batches of the timed and final
-flushes itself, and full ones when no asyncio loop could. Encoding is done once per batch,
-never per retry.
+Full batches are encoded on the app's loop and, when the server answers 2xx at once, delivered
+from it too (loop_encoding.py, loop_delivery.py say why). Everything else comes here: a batch
+the loop sent without success (with the answer it got, so a `Retry-After` or a 401 counts as
+this thread's own first attempt), the partial batches of the timed and final flushes, full
+ones when no asyncio loop could take them, and whatever the loop holds at shutdown.
+
+Why a thread with its own connection (transport.py) for that rather than a task on the app's
+loop: the waits and retries of a slow or unreachable server never occupy the app's loop (it
+makes one attempt per full batch, no more); the same sender serves the ASGI class and the
+seed-style function (which never sees the lifespan, so could not start a task cleanly); and it
+keeps running while the app's loop is shutting down, which is exactly when the final flush
+happens. A batch's body is made once, never per retry.
 """
 
 from __future__ import annotations
@@ -17,22 +20,20 @@ import enum
 import logging
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from client_middleware.encoding import LogEncoder, batch_body, encode_records
+from client_middleware.batch import BATCH_PATH, Attempted, Batch, new_batch
+from client_middleware.encoding import LogEncoder, encode_records
 from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RawRecord, RecordBuffer
 from client_middleware.retry import backoff_delay, retry_after_seconds
-from client_middleware.transport import ServerConnection, TransportError
+from client_middleware.transport import Answer, ServerConnection, TransportError
 
 logger = logging.getLogger("client_middleware")
 
-BATCH_PATH = "/track/batch"
 # The server refuses a batch of more logs than this as a whole (413).
 MAX_LOGS_PER_BATCH = 1000
 # While shutting down, retries come quickly: the deadline is near anyway.
@@ -41,20 +42,19 @@ _SHUTDOWN_RETRY_DELAY = 0.2
 _MIN_BODY_BYTES = 1024
 
 
+class Untried(enum.Enum):
+    UNTRIED = "untried"
+
+
+UNTRIED = Untried.UNTRIED
+
+
 class Delivery(enum.Enum):
     DELIVERED = "delivered"
     REFUSED = "refused"  # a 4xx other than 401/413/429: this batch is dropped
     TOO_LARGE = "too large"  # 413 for several logs: they are sent again in smaller batches
     KEY_REJECTED = "key rejected"  # 401: nothing more will be sent
     ABANDONED = "abandoned"  # the shutdown deadline passed
-
-
-@dataclass(slots=True)
-class Batch:
-    logs: list[str]  # JSON objects
-    batch_id: str
-    dropped: int
-    body: bytes
 
 
 class SenderControl:
@@ -80,6 +80,10 @@ class SenderControl:
         left = self.time_left()
         return left is not None and left <= 0
 
+
+# How an attempt went: a final outcome, or how long to wait before the next (None: the
+# backoff decides); UNTRIED before the first.
+Outcome = Delivery | float | None | Untried
 
 # During an outage, new drops are logged at most this often (seconds).
 _DROP_LOG_INTERVAL = 60.0
@@ -138,8 +142,6 @@ class BatchSender:
         self._encoder = LogEncoder.for_options(options, app)
         self._failing_since: float | None = None
         self._key_rejected = False
-        # Lowered when the server answers 413: its body limit is below ours.
-        self._max_body_bytes = options.max_body_bytes
 
     def run(self) -> None:
         options = self._options
@@ -170,8 +172,15 @@ class BatchSender:
     def _send_waiting(self, everything: bool) -> None:
         """Send every full batch waiting; with `everything`, the last partial one too."""
         batch_size = self._options.batch_size
+        stopping = self._control.stop.is_set()
         while not self._control.abandoned and not self._key_rejected:
-            encoded = self._encoded.take()  # full batches the app's loop encoded
+            encoded = self._next_from_loop(stopping)
+            if isinstance(encoded, Batch):
+                self._send_batches([encoded])
+                continue
+            if isinstance(encoded, Attempted):
+                self._send_batches([encoded.batch], self._outcome(encoded))
+                continue
             if encoded is not None:
                 self._send_logs(encoded)
                 continue
@@ -180,20 +189,37 @@ class BatchSender:
                 return
             self._send_records(self._buffer.take(batch_size))
 
+    def _next_from_loop(self, stopping: bool) -> list[str] | Attempted | Batch | None:
+        """A full batch the app's loop encoded, or one it sent without success; once stopping,
+        first the one it is sending (maybe sent twice then, harmlessly: one batch_id)."""
+        if stopping:
+            in_flight = self._encoded.take_in_flight()
+            if in_flight is not None:
+                return in_flight
+        return self._encoded.take()
+
     def _send_records(self, records: list[RawRecord]) -> None:
         self._send_logs(encode_records(self._encoder, records))
 
     def _send_logs(self, logs: list[str]) -> None:
+        self._send_batches(self._batches(logs, self._drops.unreported()))
+
+    def _send_batches(self, batches: list[Batch], first_outcome: Outcome = UNTRIED) -> None:
+        """Deliver `batches`; `first_outcome`: how the first one's last attempt went."""
         self._drops.log_new_drops(at_most_every=_DROP_LOG_INTERVAL)
-        waiting = deque(self._batches(logs, self._drops.unreported()))
+        waiting = deque(batches)
+        outcome = first_outcome
         while waiting:
             batch = waiting.popleft()
-            delivery = self._deliver(batch)
+            delivery = self._deliver(batch, outcome)
+            outcome = UNTRIED
             if delivery is Delivery.DELIVERED:
                 self._drops.reported += batch.dropped
+                self._encoded.resume_loop_delivery()
             elif delivery is Delivery.TOO_LARGE:
                 # Nothing of it was stored: its logs go again, as new and smaller batches.
-                self._max_body_bytes = max(_MIN_BODY_BYTES, len(batch.body) // 2)
+                # The server's body limit is below ours: the loop's batches follow it too.
+                self._encoded.max_body_bytes = max(_MIN_BODY_BYTES, len(batch.body) // 2)
                 waiting.extendleft(reversed(self._batches(batch.logs, batch.dropped)))
             elif delivery is Delivery.REFUSED:
                 self._drops.lost_in_sender += len(batch.logs)
@@ -213,14 +239,13 @@ class BatchSender:
         if not logs:
             return []
         if len(logs) <= MAX_LOGS_PER_BATCH:
-            batch_id = str(uuid.uuid4())
-            body = batch_body(logs, batch_id, dropped)
-            if len(body) <= self._max_body_bytes or len(logs) == 1:
-                return [Batch(logs, batch_id, dropped, body)]
+            batch = new_batch(logs, dropped)
+            if len(batch.body) <= self._encoded.max_body_bytes or len(logs) == 1:
+                return [batch]
         half = len(logs) // 2
         return self._batches(logs[:half], dropped) + self._batches(logs[half:], 0)
 
-    def _deliver(self, batch: Batch) -> Delivery:
+    def _deliver(self, batch: Batch, outcome: Outcome = UNTRIED) -> Delivery:
         """POST the batch until the server takes it, refuses it, or time runs out.
 
         Every attempt sends the same body, hence the same batch_id: the server stores a batch
@@ -228,31 +253,43 @@ class BatchSender:
         """
         attempt = 0
         while True:
-            if self._control.abandoned:
-                return Delivery.ABANDONED
-            retry_after = self._post(batch)
-            if isinstance(retry_after, Delivery):
-                return retry_after
-            delay = retry_after
+            if outcome is UNTRIED:
+                if self._control.abandoned:
+                    return Delivery.ABANDONED
+                outcome = self._post(batch)
+            if isinstance(outcome, Delivery):
+                return outcome
+            delay = outcome
             if delay is None:
                 delay = backoff_delay(
                     attempt, self._options.retry_base_delay, self._options.max_retry_delay
                 )
             attempt += 1
             self._pause(delay)
+            outcome = UNTRIED
 
-    def _post(self, batch: Batch) -> Delivery | float | None:
+    def _outcome(self, attempted: Attempted) -> Outcome:
+        """What the loop's attempt means, as if this thread had made it."""
+        if attempted.answer is None:
+            self._note_failure("no answer to the event loop's attempt")
+            return None
+        return self._judge(attempted.batch, attempted.answer)
+
+    def _post(self, batch: Batch) -> Outcome:
         """One attempt: a final outcome, or how long to wait (None: the backoff decides)."""
         timeout = self._options.timeout
         left = self._control.time_left()
         if left is not None:
             timeout = max(0.05, min(timeout, left))
         try:
-            response = self._server.post(BATCH_PATH, batch.body, timeout)
+            answer = self._server.post(BATCH_PATH, batch.body, timeout)
         except (TransportError, ConnectionError) as error:
             self._note_failure(str(error))
             return None
-        status = response.status
+        return self._judge(batch, answer)
+
+    def _judge(self, batch: Batch, answer: Answer) -> Outcome:
+        status = answer.status
         if 200 <= status < 300:
             self._note_recovery()
             return Delivery.DELIVERED
@@ -260,7 +297,7 @@ class BatchSender:
             return Delivery.KEY_REJECTED
         if status == 429 or status >= 500:
             self._note_failure(f"HTTP {status}")
-            return retry_after_seconds(response.retry_after)
+            return retry_after_seconds(answer.retry_after)
         if status == 413 and len(batch.logs) > 1:
             logger.warning(
                 "analytics: the server refused a body of %d bytes as too large; "
@@ -272,7 +309,7 @@ class BatchSender:
             "analytics: the server refused a batch of %d records (HTTP %d: %s); dropped it",
             len(batch.logs),
             status,
-            response.text[:300],
+            answer.text[:300],
         )
         return Delivery.REFUSED
 

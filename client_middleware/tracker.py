@@ -10,6 +10,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from client_middleware.batch import BATCH_PATH
+from client_middleware.loop_delivery import LoopDelivery
 from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RecordBuffer
@@ -31,8 +33,16 @@ class Tracker:
         self.active = options.enabled
         self.buffer = RecordBuffer(options.max_queue, options.batch_size, self._wake)
         self.record = self.buffer.append
-        self.encoded = EncodedBatches(options, self.buffer, self.routed_app, self._wake_sender)
         self.drops = DropAccount(self.buffer)
+        delivery = LoopDelivery(options.api_base, options.api_key, BATCH_PATH, options.timeout)
+        self.encoded = EncodedBatches(
+            options,
+            self.buffer,
+            self.routed_app,
+            self._wake_sender,
+            self._unreported_drops,
+            delivery if delivery.usable else None,
+        )
         self.shutdown_hooked = False  # a lifespan or server hook will call shutdown()
         # The app whose routes name the endpoints: set from the lifespan or the first request,
         # else found by `find_app` (the ASGI class looks down its middleware chain).
@@ -111,6 +121,9 @@ class Tracker:
         if len(self.buffer) >= self.options.batch_size and self.encoded.schedule():
             return  # the app's loop encodes the batch, then wakes the sender
         self._wake_sender()
+
+    def _unreported_drops(self) -> int:
+        return self.drops.unreported()
 
     def _wake_sender(self) -> None:
         wake = self._control.wake

@@ -46,7 +46,7 @@ class ServerConnection:
         self._host = url.hostname
         self._port = url.port or (443 if self._https else 80)
         self._base_path = url.path.rstrip("/")
-        self._proxy = _proxy_for(url.scheme, self._host)
+        self._proxy = proxy_for(url.scheme, self._host)
         self._headers = headers
         self._target_prefix = self._base_path
         if self._proxy is not None and not self._https:  # forwarded, not tunnelled
@@ -111,7 +111,7 @@ class ServerConnection:
         return connection
 
 
-def _proxy_for(scheme: str, host: str) -> urllib.parse.SplitResult | None:
+def proxy_for(scheme: str, host: str) -> urllib.parse.SplitResult | None:
     """The proxy the environment names for this scheme and host, if any."""
     proxy = urllib.request.getproxies().get(scheme)
     if not proxy or urllib.request.proxy_bypass(host):

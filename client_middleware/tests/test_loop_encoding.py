@@ -39,7 +39,8 @@ def encoded_batches(
     buffer.arm()
     for number in range(records):
         buffer.append(record(number))
-    return EncodedBatches(options, buffer, lambda: None, wakes), buffer, wakes
+    batches = EncodedBatches(options, buffer, lambda: None, wakes, lambda: 0, delivery=None)
+    return batches, buffer, wakes
 
 
 def test_a_full_batch_is_encoded_on_the_running_loop_then_the_sender_is_woken():

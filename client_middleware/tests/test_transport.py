@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from client_middleware.transport import ServerConnection, TransportError, _proxy_for
+from client_middleware.transport import ServerConnection, TransportError, proxy_for
 
 HEADERS = {"X-API-Key": "secret", "Content-Type": "application/json"}
 
@@ -250,10 +250,10 @@ def test_a_plain_http_server_is_reached_by_forwarding_through_the_proxy(monkeypa
 
 
 def test_no_proxy_and_an_empty_environment_mean_a_direct_connection(monkeypatch):
-    assert _proxy_for("https", "analytics.internal") is None
+    assert proxy_for("https", "analytics.internal") is None
 
     monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "analytics.internal")
-    assert _proxy_for("https", "analytics.internal") is None
-    chosen = _proxy_for("https", "elsewhere.example")
+    assert proxy_for("https", "analytics.internal") is None
+    chosen = proxy_for("https", "elsewhere.example")
     assert chosen is not None and (chosen.hostname, chosen.port) == ("proxy.example", 3128)
