@@ -27,7 +27,7 @@ def new_batch(logs: list[str], dropped: int) -> Batch:
 
 @dataclass(frozen=True, slots=True)
 class Attempted:
-    """A batch the app's loop sent once, and the answer it got (None: none came in time)."""
+    """A batch the app's loop sent once, and the answer it got, or why none came."""
 
     batch: Batch
-    answer: Answer | None
+    answer: Answer | str

@@ -170,23 +170,22 @@ class LoopDelivery:
         self._reader: AnswerReader | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def post(self, body: bytes) -> Answer | None:
-        """The server's answer, or None if none came in time."""
+    async def post(self, body: bytes) -> Answer | str:
+        """The server's answer, or why none came (in time)."""
         loop = asyncio.get_running_loop()
         reused = self._reader is not None and self._loop is loop
         try:
-            answer = await self._post(loop, body)
-        except ConnectionError:
-            if not reused:
-                return None
-            # A kept-alive connection the server closed meanwhile: once more, on a new one.
             try:
-                answer = await self._post(loop, body)
-            except (OSError, TimeoutError):
-                return None
-        except (OSError, TimeoutError):
-            return None
-        return answer
+                return await self._post(loop, body)
+            except ConnectionError:
+                if not reused:
+                    raise
+            # A kept-alive connection the server closed meanwhile: once more, on a new one.
+            return await self._post(loop, body)
+        except TimeoutError:
+            return f"no answer within {self._timeout:g} s"
+        except OSError as error:  # ConnectionError and ssl.SSLError are OSErrors
+            return f"{type(error).__name__}: {error}"
 
     async def _post(self, loop: asyncio.AbstractEventLoop, body: bytes) -> Answer:
         answer: asyncio.Future[Answer] = loop.create_future()

@@ -31,6 +31,7 @@ from client_middleware.encoding import LogEncoder, encode_records
 from client_middleware.loop_delivery import LoopDelivery
 from client_middleware.options import TrackingOptions
 from client_middleware.recorder import RecordBuffer
+from client_middleware.transport import Answer
 
 logger = logging.getLogger("client_middleware")
 
@@ -162,12 +163,12 @@ class EncodedBatches:
         return True
 
     async def _deliver(self, delivery: LoopDelivery, batch: Batch) -> None:
-        answer = None
+        answer: Answer | str = "not sent"
         try:
             answer = await delivery.post(batch.body)
         except Exception:  # a bug of ours: the thread will try
             logger.exception("analytics: could not deliver a batch from the event loop")
-        if answer is None or not 200 <= answer.status < 300:
+        if isinstance(answer, str) or not 200 <= answer.status < 300:
             self._failed = True
             # Handed over before it leaves the in-flight slot: a sender looking there first,
             # then here (as it does when stopping), finds it in one or the other. At worst it

@@ -270,8 +270,8 @@ class BatchSender:
 
     def _outcome(self, attempted: Attempted) -> Outcome:
         """What the loop's attempt means, as if this thread had made it."""
-        if attempted.answer is None:
-            self._note_failure("no answer to the event loop's attempt")
+        if isinstance(attempted.answer, str):
+            self._note_failure(attempted.answer)
             return None
         return self._judge(attempted.batch, attempted.answer)
 

@@ -6,7 +6,10 @@ import asyncio
 import json
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from client_middleware.batch import BATCH_PATH, Attempted, Batch
 from client_middleware.loop_delivery import AnswerReader, LoopDelivery
@@ -15,6 +18,12 @@ from client_middleware.options import resolve_options
 from client_middleware.recorder import RecordBuffer
 from client_middleware.tests.collector import Answer, Collector
 from client_middleware.tests.test_loop_encoding import BATCH_SIZE, SenderWakes, record
+from client_middleware.tests.test_transport import (  # noqa: F401 (an autouse fixture)
+    Received,
+    http_server,
+    no_proxy_from_the_machine,
+    self_signed_tls,
+)
 
 
 def loop_batches(
@@ -64,15 +73,15 @@ def test_batches_one_after_another_share_one_connection(
     delivery = LoopDelivery(url, api_key, BATCH_PATH, 5.0)
     body = b'{"logs":[],"batch_id":"%s","dropped":0}'
 
-    async def two_posts() -> tuple[object, object, bool]:
+    async def two_posts() -> tuple[Any, Any, bool]:
         first = await delivery.post(body % b"11111111-1111-4111-8111-111111111111")
         reader = delivery._reader
         second = await delivery.post(body % b"22222222-2222-4222-8222-222222222222")
         return first, second, reader is delivery._reader and reader is not None
 
     first, second, same_connection = asyncio.run(two_posts())
-    assert first is not None and first.status == 202
-    assert second is not None and second.status == 202
+    assert first.status == 202
+    assert second.status == 202
     assert same_connection
     assert len(store.batches_of(api_key)) == 2
 
@@ -128,7 +137,7 @@ def test_no_answer_in_time_goes_to_the_sender_without_an_answer(
 
     attempted = encoded.take()
     assert isinstance(attempted, Attempted)
-    assert attempted.answer is None
+    assert attempted.answer == "no answer within 0.2 s"
     assert len(encoded) == 0
 
 
@@ -138,7 +147,8 @@ def test_no_server_at_all_goes_to_the_sender_without_an_answer(api_key: str) -> 
     on_a_loop(encoded, until=lambda: bool(wakes.threads))
 
     attempted = encoded.take()
-    assert isinstance(attempted, Attempted) and attempted.answer is None
+    assert isinstance(attempted, Attempted)
+    assert str(attempted.answer).startswith("ConnectionRefusedError")
 
 
 def take_over_while_in_flight(
@@ -225,3 +235,49 @@ def test_an_answer_with_neither_length_nor_chunks_is_taken_as_it_stands() -> Non
 
     assert (answer.status, answer.text) == (202, "{}")
     assert not reader.keep_alive  # only its end would tell where the body ends
+
+
+def post_all(delivery: LoopDelivery, bodies: list[bytes]) -> list[Any]:
+    async def posts() -> list[Any]:
+        return [await delivery.post(body) for body in bodies]
+
+    return asyncio.run(posts())
+
+
+def test_posts_go_to_the_base_path_with_the_key_and_a_closed_connection_is_reopened() -> None:
+    received = Received()
+    received.close_after_answer = True  # as a server whose idle time-out passed
+    with http_server(received) as url:
+        delivery = LoopDelivery(url + "/analytics", "secret", BATCH_PATH, 5.0)
+        answers = post_all(delivery, [b'{"n":0}', b'{"n":1}'])
+
+    assert [(a.status, a.retry_after, a.text) for a in answers] == [(202, "7", "ok")] * 2
+    assert [r[:3] for r in received.requests] == [
+        ("/analytics/track/batch", "secret", b'{"n":0}'),
+        ("/analytics/track/batch", "secret", b'{"n":1}'),
+    ]  # each once
+    assert received.requests[0][3] != received.requests[1][3]  # on a new connection
+
+
+def test_https_from_the_loop_verifies_the_servers_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, tls = self_signed_tls(tmp_path)
+    received = Received()
+    with http_server(received, tls) as url:
+        untrusting = LoopDelivery(url, "secret", BATCH_PATH, 5.0)
+        refused = post_all(untrusting, [b"{}"])
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default context trusts it now
+        trusting = LoopDelivery(url, "secret", BATCH_PATH, 5.0)
+        answers = post_all(trusting, [b"{}"])
+
+    assert "CERTIFICATE_VERIFY_FAILED" in refused[0]  # the thread logs it, then retries
+    assert answers[0].status == 202
+    assert len(received.requests) == 1
+
+
+def test_through_a_proxy_the_thread_sends_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+
+    assert not LoopDelivery("https://analytics.example", "k", BATCH_PATH, 5.0).usable
+    assert LoopDelivery("http://analytics.example", "k", BATCH_PATH, 5.0).usable
