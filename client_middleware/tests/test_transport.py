@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import shutil
@@ -69,9 +70,12 @@ def connect_proxy() -> Iterator[tuple[str, list[bytes]]]:
     listener = socket.create_server(("127.0.0.1", 0))
 
     def relay(source: socket.socket, target: socket.socket) -> None:
-        while data := source.recv(65536):
-            target.sendall(data)
-        target.close()
+        # Either end may go first; then the other direction's relay stops on its error.
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)  # not close(): the other relay still reads it
 
     def serve() -> None:
         while True:
