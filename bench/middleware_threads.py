@@ -2,10 +2,11 @@
 
 `bench/middleware.py` sees one number per process. This script splits it: the variants'
 apps (those of `bench/middleware_app.py`) run in one process, on one event loop, driven
-directly through ASGI (no server, no sockets: requests one after another), with their
-senders posting to a local collector. Per variant and round it reads, from /proc, the loop
-thread's user and system CPU per request, the other threads' CPU per request (the sender),
-and how often the sender thread was switched out. Rounds alternate the variants; medians.
+directly through ASGI (no server, no sockets: requests one after another, the loop turning
+between them), with their batches posted to a local collector. Per variant and round it
+reads, from /proc, the loop thread's user and system CPU per request, the other threads' CPU
+per request (the sender), and how often the sender thread was switched out. Rounds
+alternate the variants; medians.
 
     uv run python bench/middleware_threads.py
     uv run python bench/middleware_threads.py --variants noop,seed --requests 20000
