@@ -125,10 +125,8 @@ class EncodedBatches:
 
     def __len__(self) -> int:
         """How many logs wait encoded, or are being delivered from the loop."""
-        # Copies: the loop may change them meanwhile.
-        waiting = [a.batch if isinstance(a, Attempted) else a for a in tuple(self._waiting)]
-        waiting += tuple(self._in_flight)
-        return sum(len(item.logs if isinstance(item, Batch) else item) for item in waiting)
+        items = (*self._waiting, *self._in_flight)  # a copy: the loop may change them meanwhile
+        return sum(len(_logs_of(item)) for item in items)
 
     def _encode(self) -> None:
         self._scheduled_at = None
@@ -177,3 +175,9 @@ class EncodedBatches:
             self._wake_sender()
         with contextlib.suppress(ValueError):  # ValueError: the sender took it over
             self._in_flight.remove(batch)
+
+
+def _logs_of(item: list[str] | Attempted | Batch) -> list[str]:
+    if isinstance(item, Attempted):
+        return item.batch.logs
+    return item.logs if isinstance(item, Batch) else item
