@@ -8,9 +8,10 @@ several times per request). On the loop, a POST is a write and a read callback b
 requests, and no other thread runs.
 
 Only the first attempt lives here: one kept-alive connection, one batch at a time, an answer
-read by its `Content-Length`. Any other outcome than a 2xx (no answer, a time-out, another
-status) goes to the sender thread with the very batch, and the answer if there was one: the
-thread owns retries, backoff, `Retry-After`, 401, 413 and the shutdown flush. It sends the
+read by its `Content-Length` or its chunks. Any other outcome than a 2xx (another status, no
+answer in time, no connection) goes to the sender thread with the very batch, and the answer
+or why none came: the thread owns retries, backoff, `Retry-After`, 401, 413 and the shutdown
+flush. It sends the
 same body, so the same `batch_id`: the server stores a batch once, however often it arrives.
 Through a proxy (which only the thread's transport speaks) everything goes by the thread.
 """
