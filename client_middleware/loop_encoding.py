@@ -164,8 +164,15 @@ class EncodedBatches:
         answer: Answer | str = "not sent"
         try:
             answer = await delivery.post(batch.body)
+        except asyncio.CancelledError:  # the loop is closing (a test client's, say)
+            self._done(batch, "the event loop stopped before the answer came")
+            raise
         except Exception:  # a bug of ours: the thread will try
             logger.exception("analytics: could not deliver a batch from the event loop")
+        self._done(batch, answer)
+
+    def _done(self, batch: Batch, answer: Answer | str) -> None:
+        """The loop's attempt ended: anything but a 2xx goes to the thread."""
         if isinstance(answer, str) or not 200 <= answer.status < 300:
             self._failed = True
             # Handed over before it leaves the in-flight slot: a sender looking there first,

@@ -141,6 +141,25 @@ def test_no_answer_in_time_goes_to_the_sender_without_an_answer(
     assert len(encoded) == 0
 
 
+def test_a_batch_whose_loop_stops_before_the_answer_goes_to_the_sender(
+    collector: tuple[Collector, str], api_key: str
+) -> None:
+    store, url = collector
+    gate = threading.Event()
+    store.answers.append(Answer(gate=gate))  # no answer until the loop has gone
+    encoded, wakes = loop_batches(url, api_key, BATCH_SIZE)
+
+    # The loop ends with the batch in flight, as a test client's loop does after a request.
+    on_a_loop(encoded, until=lambda: len(encoded) == BATCH_SIZE)
+    gate.set()
+
+    attempted = encoded.take()
+    assert isinstance(attempted, Attempted)
+    assert attempted.answer == "the event loop stopped before the answer came"
+    assert encoded.take_in_flight() is None
+    assert wakes.threads == [threading.get_ident()]
+
+
 def test_no_server_at_all_goes_to_the_sender_without_an_answer(api_key: str) -> None:
     encoded, wakes = loop_batches("http://127.0.0.1:9", api_key, BATCH_SIZE)
 
