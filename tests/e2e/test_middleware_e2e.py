@@ -4,6 +4,7 @@ then /raw_logs and /dashboard must hold exactly the requests that were made."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from client_middleware.batch import BATCH_PATH, new_batch
+from client_middleware.loop_delivery import LoopDelivery
 from client_middleware.routes import UNMATCHED_ENDPOINT
 from client_middleware.tests.servers import (
     REPO_ROOT,
@@ -204,3 +207,30 @@ def assert_dashboard_matches(dashboard: dict) -> None:
         )
         for endpoint in {call.endpoint for call in TRAFFIC}
     }
+
+
+def test_the_loops_connection_delivers_to_the_real_server_and_stays_open(tmp_path: Path) -> None:
+    """What the app's loop sends full batches over: the real server's answers are read whole
+    (their length), so one connection carries every batch, and each batch is stored once."""
+    with serving(f"sqlite:///{tmp_path / 'analytics.db'}", tmp_path / "server.log") as server:
+        key = httpx.post(f"{server.base_url}/generate_key").json()["api_key"]
+        delivery = LoopDelivery(server.base_url, key, BATCH_PATH, timeout=10)
+        log = {"created_at": "2026-12-06T12:00:00+00:00", "method": "GET", "endpoint": "/a",
+               "path": "/a", "ip": "10.0.0.1", "process_time": 1.5, "status_code": 200}  # fmt: skip
+        batches = [new_batch([json.dumps({**log, "path": f"/a/{n}"})] * 2, 0) for n in range(3)]
+
+        async def post_all() -> tuple[list[Any], list[Any]]:
+            answers, connections = [], []  # the connections kept alive: their ids stay apart
+            for batch in batches:
+                answers.append(await delivery.post(batch.body))
+                connections.append(delivery._reader)
+            return answers, connections
+
+        answers, connections = asyncio.run(post_all())
+        again = asyncio.run(post_all())[0]  # the same batch ids again: stored once
+        raw_logs = httpx.get(f"{server.base_url}/raw_logs", params={"limit": 100},
+                             headers={"X-API-Key": key}).json()  # fmt: skip
+
+    assert [answer.status for answer in answers + again] == [202] * 6, answers
+    assert len({id(connection) for connection in connections}) == 1
+    assert sorted(row["path"] for row in raw_logs) == sorted(["/a/0", "/a/1", "/a/2"] * 2)
