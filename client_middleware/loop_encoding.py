@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -93,7 +94,10 @@ class EncodedBatches:
         except RuntimeError:
             return False
         self._scheduled_at = monotonic()
-        loop.call_soon(self._encode)
+        # In a context of its own, not the request's: the batch is nobody's request, and a
+        # task started from the request's context would carry its tracing spans and, under
+        # anyio, its cancel scopes.
+        loop.call_soon(self._encode, context=contextvars.Context())
         return True
 
     def take(self) -> list[str] | Attempted | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from client_middleware.tests.test_transport import (  # noqa: F401 (an autouse f
     no_proxy_from_the_machine,
     self_signed_tls,
 )
+from client_middleware.transport import Answer as TransportAnswer
 
 
 def loop_batches(
@@ -64,6 +66,41 @@ def test_a_full_batch_goes_from_the_loop_and_the_sender_is_never_woken(
     assert [log["path"] for log in store.logs(api_key)] == ["/n/0", "/n/1", "/n/2"]
     assert wakes.threads == []
     assert encoded.take() is None
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+
+class ContextSeeingDelivery(LoopDelivery):
+    """Answers 202 at once, noting the request id its context holds (None: none)."""
+
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:9", "key", BATCH_PATH, 5.0)
+        self.seen: list[str | None] = []
+
+    async def post(self, body: bytes) -> TransportAnswer | str:
+        self.seen.append(REQUEST_ID.get(None))
+        return TransportAnswer(202, None, "")
+
+
+def test_the_loops_work_runs_in_a_context_of_its_own_not_the_requests(api_key: str) -> None:
+    options = resolve_options(api_key, "http://127.0.0.1:9", batch_size=BATCH_SIZE)
+    buffer = RecordBuffer(options.max_queue, options.batch_size, wake=lambda: None)
+    buffer.arm()
+    for number in range(BATCH_SIZE):
+        buffer.append(record(number))
+    delivery = ContextSeeingDelivery()
+    encoded = EncodedBatches(options, buffer, lambda: None, SenderWakes(), lambda: 0, delivery)
+
+    async def request_path() -> None:
+        REQUEST_ID.set("request-42")  # as tracing or a request-id middleware would
+        assert encoded.schedule()
+        for _ in range(100):
+            await asyncio.sleep(0)
+
+    asyncio.run(request_path())
+
+    assert delivery.seen == [None]  # the batch went, without the request's context
 
 
 def test_batches_one_after_another_share_one_connection(
