@@ -124,6 +124,7 @@ class EncodedBatches:
         self._waiting.clear()
         self._in_flight.clear()
         self._scheduled_at = None
+        self._failed = False
         if self._delivery is not None:
             self._delivery.forget()
 
