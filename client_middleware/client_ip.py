@@ -1,7 +1,7 @@
 """The client address a record carries: the peer, or the first untrusted X-Forwarded-For hop.
 
-Runs on the sender thread. Parsed addresses are cached (bounded) because the same few clients
-make most requests.
+Runs off the request path, as records are encoded. Parsed addresses are cached (bounded)
+because the same few clients make most requests.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Raw records to the JSON body of `POST /track/batch`, built by hand for speed.
 
-This runs for every request the app serves, on the sender thread that shares the GIL with the
-app, so it is written for instructions per record. Requests repeat, so everything of a log but
+This runs for every request the app serves, on the app's loop between requests (full batches)
+or on the sender thread that shares the GIL with it, so it is written for instructions per
+record. Requests repeat, so everything of a log but
 its two times (method, endpoint, path, address, status, User-Agent, consumer) is built once as
 text and cached by what it is made of; per record there is one dict lookup and one f-string
 holding the times. Numbers are written as integers (formatting a float costs several times

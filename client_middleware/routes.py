@@ -1,7 +1,7 @@
 """The endpoint of a request: the template of the route that served it (`/items/{item_id}`).
 
 The request path only keeps the route object the router put in `scope["route"]` and the
-`root_path` before and after routing; the sender thread turns those into a template here.
+`root_path` before and after routing; encoding a batch turns those into a template here.
 
 Why not just `scope["route"].path_format`? Since FastAPI 0.137 an `include_router()` no
 longer copies routes into the app: `scope["route"]` is the router's own `APIRoute`, whose path
