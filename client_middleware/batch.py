@@ -11,6 +11,11 @@ from client_middleware.transport import Answer
 BATCH_PATH = "/track/batch"
 
 
+def batch_headers(api_key: str) -> dict[str, str]:
+    """The headers of every batch request, whoever sends it."""
+    return {"X-API-Key": api_key, "Content-Type": "application/json"}
+
+
 @dataclass(slots=True, eq=False)  # compared by identity: whoever removes it owns it
 class Batch:
     logs: list[str]  # JSON objects

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from client_middleware.transport import Answer, proxy_for
+from client_middleware.batch import batch_headers
+from client_middleware.transport import Answer, server_address
 
 _END_OF_HEAD = b"\r\n\r\n"
 
@@ -148,28 +148,24 @@ class LoopDelivery:
     """POSTs batch bodies over one connection of the running loop."""
 
     def __init__(self, api_base: str, api_key: str, path: str, timeout: float) -> None:
-        url = urllib.parse.urlsplit(api_base)
-        https = url.scheme == "https"
-        self._host = url.hostname or ""
-        self._port = url.port or (443 if https else 80)
         self._timeout = timeout
-        host = url.netloc.rpartition("@")[2]
-        try:
-            self._head = (
-                f"POST {url.path.rstrip('/')}{path} HTTP/1.1\r\nHost: {host}\r\n"
-                f"X-API-Key: {api_key}\r\nContent-Type: application/json\r\nContent-Length: "
-            ).encode("latin-1")
-        except UnicodeEncodeError:  # not sendable in a header: the thread reports it
-            self._head = b""
-        self.usable = (
-            url.scheme in ("http", "https")
-            and bool(self._host)
-            and bool(self._head)
-            and proxy_for(url.scheme, self._host) is None
-        )
-        self._tls = ssl.create_default_context() if https and self.usable else None
         self._reader: AnswerReader | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.usable = False  # through a proxy, or with a bad URL or key: the thread's alone
+        try:
+            server = server_address(api_base)
+            headers = "".join(
+                f"{name}: {value}\r\n" for name, value in batch_headers(api_key).items()
+            )
+            self._head = (
+                f"POST {server.base_path}{path} HTTP/1.1\r\nHost: {server.authority}\r\n"
+                f"{headers}Content-Length: "
+            ).encode("latin-1")
+        except ValueError:  # a bad URL, or a key no header carries: the thread reports it
+            return
+        self._host, self._port = server.host, server.port
+        self.usable = server.proxy is None
+        self._tls = ssl.create_default_context() if server.https and self.usable else None
 
     async def post(self, body: bytes) -> Answer | str:
         """The server's answer, or why none came (in time)."""

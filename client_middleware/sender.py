@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from client_middleware.batch import BATCH_PATH, Attempted, Batch, new_batch
+from client_middleware.batch import BATCH_PATH, Attempted, Batch, batch_headers, new_batch
 from client_middleware.encoding import LogEncoder, encode_records
 from client_middleware.loop_encoding import EncodedBatches
 from client_middleware.options import TrackingOptions
@@ -147,7 +147,7 @@ class BatchSender:
         options = self._options
         self._server = ServerConnection(
             options.api_base,
-            {"X-API-Key": options.api_key, "Content-Type": "application/json"},
+            batch_headers(options.api_key),
         )
         try:
             self._loop()

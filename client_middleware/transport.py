@@ -32,6 +32,33 @@ class Answer:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    """Where `api_base` points."""
+
+    https: bool
+    host: str
+    port: int
+    base_path: str  # without a trailing slash
+    authority: str  # host[:port] without user info: the Host header's value
+    proxy: urllib.parse.SplitResult | None  # the one the environment names, if any
+
+
+def server_address(api_base: str) -> ServerAddress:
+    url = urllib.parse.urlsplit(api_base)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"api_base must be an http(s) URL, not {api_base!r}")
+    https = url.scheme == "https"
+    return ServerAddress(
+        https,
+        url.hostname,
+        url.port or (443 if https else 80),
+        url.path.rstrip("/"),
+        url.netloc.rpartition("@")[2],
+        proxy_for(url.scheme, url.hostname),
+    )
+
+
 class ServerConnection:
     """POSTs to `{api_base}{path}` over one connection, reopened when it is lost.
 
@@ -39,19 +66,16 @@ class ServerConnection:
     """
 
     def __init__(self, api_base: str, headers: dict[str, str]) -> None:
-        url = urllib.parse.urlsplit(api_base)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"api_base must be an http(s) URL, not {api_base!r}")
-        self._https = url.scheme == "https"
-        self._host = url.hostname
-        self._port = url.port or (443 if self._https else 80)
-        self._base_path = url.path.rstrip("/")
-        self._proxy = proxy_for(url.scheme, self._host)
+        server = server_address(api_base)
+        self._https = server.https
+        self._host = server.host
+        self._port = server.port
+        self._proxy = server.proxy
         self._headers = headers
-        self._target_prefix = self._base_path
+        self._target_prefix = server.base_path
         if self._proxy is not None and not self._https:  # forwarded, not tunnelled
             self._headers = {**headers, **_proxy_headers(self._proxy)}
-            self._target_prefix = f"http://{url.netloc.rpartition('@')[2]}{self._base_path}"
+            self._target_prefix = f"http://{server.authority}{server.base_path}"
         self._tls = ssl.create_default_context() if self._https else None
         self._connection: http.client.HTTPConnection | None = None
 
