@@ -8,14 +8,17 @@ Variants, each in its own uvicorn process (1 worker, identical settings) on 127.
         the floor any `app.middleware("http")` function stands on
 
 Rounds alternate the variants (the order rotates each round) so drift of a shared, noisy
-machine hits every variant alike; each variant's result is its median over the rounds.
+machine hits every variant alike; each round starts a new process for each variant, warms it
+up, then measures it, so no one process's luck (see `measure_fresh_process`) weighs on every
+round. Each variant's result is its median over the rounds; each ratio is also given round
+by round, as median and quartiles.
 
 Two measures per run: requests per second (what wrk saw), and the app process's CPU time per
 request (user + system, from /proc, the sender thread included). On a machine shared with
 other work the first swings with the share of a core the app happens to get; the second does
 not, and for a one-process app at saturation its inverse is the throughput it could reach.
 
-    uv run python bench/middleware.py               # ~3 min: 5 rounds of 6 s per variant
+    uv run python bench/middleware.py               # ~4 min: 5 rounds of 6 s per variant
     uv run python bench/middleware.py --rounds 3 --duration 4 --connections 64
 
 Needs `wrk` (Debian/Ubuntu: apt-get install -y wrk). Not a test: prints a table and exits.
@@ -76,35 +79,14 @@ def main() -> None:
     results: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     cpu_costs: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
     loads: list[float] = []  # the 1-minute load average after each round
-    with contextlib.ExitStack() as stack:
-        collector_port = free_port()
-        stack.enter_context(
-            uvicorn_process("bench.middleware_app:collector_app", collector_port, {})
-        )
-        ports, processes = {}, {}
-        for variant in VARIANTS:
-            ports[variant] = free_port()
-            env = {
-                "BENCH_VARIANT": variant,
-                "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}",
-            }
-            processes[variant] = stack.enter_context(
-                uvicorn_process(
-                    "bench.middleware_app:create_app", ports[variant], env, factory=True
-                )
-            )
-        for variant in VARIANTS:  # warm-up, not measured
-            run_wrk(wrk, ports[variant], arguments.warmup, arguments.connections)
+    collector_port = free_port()
+    with uvicorn_process("bench.middleware_app:collector_app", collector_port, {}):
         for round_number in range(arguments.rounds):
             order = VARIANTS[round_number % 4 :] + VARIANTS[: round_number % 4]
             for variant in order:
-                cpu_before = cpu_seconds(processes[variant].pid)
-                rate, requests = run_wrk(
-                    wrk, ports[variant], arguments.duration, arguments.connections
-                )
-                cpu = cpu_seconds(processes[variant].pid) - cpu_before
+                rate, cost = measure_fresh_process(wrk, variant, collector_port, arguments)
                 results[variant].append(rate)
-                cpu_costs[variant].append(cpu / requests * 1e6)
+                cpu_costs[variant].append(cost)
             loads.append(os.getloadavg()[0])
             print(
                 f"round {round_number + 1}/{arguments.rounds} (load {loads[-1]:.1f}): "
@@ -114,6 +96,26 @@ def main() -> None:
                 flush=True,
             )
     print_table(results, cpu_costs, loads, arguments)
+
+
+def measure_fresh_process(
+    wrk: str, variant: str, collector_port: int, arguments: argparse.Namespace
+) -> tuple[float, float]:
+    """Requests per second and CPU microseconds per request of a new process of the variant,
+    after a warm-up (which also fills and sends batches).
+
+    A new process each time, because two processes of the same app differ: measured here, four
+    processes of the bare app, side by side over ten rounds, kept medians 0.95-1.02 of each
+    other (memory layout, the core they land on). One process per variant would carry that
+    bias into every round."""
+    port = free_port()
+    env = {"BENCH_VARIANT": variant, "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}"}
+    with uvicorn_process("bench.middleware_app:create_app", port, env, factory=True) as process:
+        run_wrk(wrk, port, arguments.warmup, arguments.connections)
+        cpu_before = cpu_seconds(process.pid)
+        rate, requests = run_wrk(wrk, port, arguments.duration, arguments.connections)
+        cpu = cpu_seconds(process.pid) - cpu_before
+    return rate, cpu / requests * 1e6
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -188,6 +190,19 @@ def print_table(
             f"{label}: throughput {rate[variant] / rate[baseline]:.3f}, "
             f"CPU per request {cost[baseline] / cost[variant]:.3f} (target >= 0.95)"
         )
+        # The same ratio round by round (both measured minutes apart at most): its spread
+        # shows how far one run's median can be trusted.
+        by_rate = [r / b for r, b in zip(results[variant], results[baseline], strict=True)]
+        by_cost = [b / c for c, b in zip(cpu_costs[variant], cpu_costs[baseline], strict=True)]
+        print(f"  per round, throughput: {spread(by_rate)}; CPU per request: {spread(by_cost)}")
+
+
+def spread(ratios: list[float]) -> str:
+    """Median and quartiles of per-round ratios."""
+    if len(ratios) < 2:
+        return f"{ratios[0]:.3f}"
+    low, median, high = statistics.quantiles(ratios, n=4)
+    return f"median {median:.3f}, quartiles {low:.3f}-{high:.3f}"
 
 
 # -- instruction counts ------------------------------------------------------------------------
