@@ -150,6 +150,9 @@ class LoopDelivery:
     def __init__(self, api_base: str, api_key: str, path: str, timeout: float) -> None:
         self._timeout = timeout
         self._reader: AnswerReader | None = None
+        # How many connections this delivery has opened: one for many batches while the
+        # server keeps them alive (what tests and a curious operator can check).
+        self.connections_opened = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.usable = False  # through a proxy, or with a bad URL or key: the thread's alone
         try:
@@ -222,4 +225,5 @@ class LoopDelivery:
             AnswerReader, self._host, self._port, ssl=self._tls
         )
         self._reader, self._loop = reader, loop
+        self.connections_opened += 1
         return reader

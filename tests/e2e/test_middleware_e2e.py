@@ -219,18 +219,15 @@ def test_the_loops_connection_delivers_to_the_real_server_and_stays_open(tmp_pat
                "path": "/a", "ip": "10.0.0.1", "process_time": 1.5, "status_code": 200}  # fmt: skip
         batches = [new_batch([json.dumps({**log, "path": f"/a/{n}"})] * 2, 0) for n in range(3)]
 
-        async def post_all() -> tuple[list[Any], list[Any]]:
-            answers, connections = [], []  # the connections kept alive: their ids stay apart
-            for batch in batches:
-                answers.append(await delivery.post(batch.body))
-                connections.append(delivery._reader)
-            return answers, connections
+        async def post_all() -> list[Any]:
+            return [await delivery.post(batch.body) for batch in batches]
 
-        answers, connections = asyncio.run(post_all())
-        again = asyncio.run(post_all())[0]  # the same batch ids again: stored once
+        answers = asyncio.run(post_all())
+        connections = delivery.connections_opened
+        again = asyncio.run(post_all())  # the same batch ids again: stored once
         raw_logs = httpx.get(f"{server.base_url}/raw_logs", params={"limit": 100},
                              headers={"X-API-Key": key}).json()  # fmt: skip
 
     assert [answer.status for answer in answers + again] == [202] * 6, answers
-    assert len({id(connection) for connection in connections}) == 1
+    assert connections == 1  # for the three batches of the first loop
     assert sorted(row["path"] for row in raw_logs) == sorted(["/a/0", "/a/1", "/a/2"] * 2)
