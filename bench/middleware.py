@@ -106,8 +106,8 @@ def measure_fresh_process(
 
     A new process each time, because two processes of the same app differ: measured here, four
     processes of the bare app, side by side over ten rounds, kept medians 0.95-1.02 of each
-    other (memory layout, the core they land on). One process per variant would carry that
-    bias into every round."""
+    other (memory layout or the core they land on, most likely). One process per variant
+    would carry that bias into every round."""
     port = free_port()
     env = {"BENCH_VARIANT": variant, "BENCH_COLLECTOR": f"http://127.0.0.1:{collector_port}"}
     with uvicorn_process("bench.middleware_app:create_app", port, env, factory=True) as process:
